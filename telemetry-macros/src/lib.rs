@@ -1,0 +1,20 @@
+//! Procedural macros of `telemetry-runtime`. Use them through that crate,
+//! which re-exports them and documents them.
+//!
+//! Each macro follows the same stages: parse the input into a small AST,
+//! validate it with errors located on the user's tokens, then expand.
+
+use proc_macro::TokenStream;
+
+mod declare;
+mod names;
+
+/// Expands the `declare_static_*!` macros of `telemetry-runtime`.
+#[doc(hidden)]
+#[proc_macro]
+pub fn declare_static(input: TokenStream) -> TokenStream {
+    match syn::parse::<declare::Declaration>(input).and_then(declare::expand) {
+        Ok(ts) => ts.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}

@@ -1,0 +1,328 @@
+//! Reads storage into OTLP protobuf messages.
+//!
+//! Storage is always cumulative; delta temporality is computed here by
+//! subtracting the values of the last export that reached the backend, so a
+//! failed export is carried into the next delta instead of being lost.
+
+use crate::config::{Config, TemporalityPreference};
+use crate::registry::{self, Catalog, InstrumentKind, Metadata};
+use crate::storage::table::{now_ns, Series};
+use opentelemetry::{Array, KeyValue, Value};
+use opentelemetry_proto::tonic::common::v1::{
+    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue as PbKeyValue,
+};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, number_data_point, AggregationTemporality, Gauge as PbGauge,
+    Histogram as PbHistogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics,
+    ScopeMetrics, Sum,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use std::collections::{BTreeMap, HashMap};
+
+/// The scope our own instruments are exported under.
+pub(crate) const SCOPE_NAME: &str = "telemetry-runtime";
+
+/// Remembers what the last successful export sent, for delta temporality.
+#[derive(Default)]
+pub(crate) struct Collector {
+    /// Per series (by address): raw cumulative words last acknowledged.
+    acked: HashMap<usize, Vec<u64>>,
+    /// The same, for the export under way.
+    pending: HashMap<usize, Vec<u64>>,
+    acked_time: Option<u64>,
+    pending_time: u64,
+}
+
+impl Collector {
+    /// Builds the scope of our own instruments.
+    pub(crate) fn collect(&mut self, cfg: &Config, catalog: &Catalog) -> ScopeMetrics {
+        let now = now_ns();
+        self.pending.clear();
+        self.pending_time = now;
+        let mut by_name: BTreeMap<&'static str, Vec<&'static registry::Instrument>> =
+            BTreeMap::new();
+        for inst in registry::instruments() {
+            if !registry::is_dropped(catalog, &inst.meta) {
+                by_name.entry(inst.meta.name).or_default().push(inst);
+            }
+        }
+        let metrics = by_name
+            .into_values()
+            .map(|insts| self.metric(cfg, &insts, now))
+            .collect();
+        ScopeMetrics {
+            scope: Some(InstrumentationScope {
+                name: SCOPE_NAME.into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                ..Default::default()
+            }),
+            metrics,
+            schema_url: String::new(),
+        }
+    }
+
+    /// The export succeeded: its values become the delta baseline.
+    pub(crate) fn acknowledge(&mut self) {
+        std::mem::swap(&mut self.acked, &mut self.pending);
+        for (k, v) in self.pending.drain() {
+            self.acked.entry(k).or_insert(v);
+        }
+        self.acked_time = Some(self.pending_time);
+    }
+
+    fn metric(&mut self, cfg: &Config, insts: &[&'static registry::Instrument], now: u64) -> Metric {
+        let meta: &Metadata = &insts[0].meta;
+        let delta = match (cfg.temporality, meta.kind) {
+            (TemporalityPreference::Cumulative, _) | (_, InstrumentKind::Gauge) => false,
+            (TemporalityPreference::LowMemory, InstrumentKind::UpDownCounter) => false,
+            _ => true,
+        };
+        let mut points: Vec<(Vec<PbKeyValue>, Vec<u64>, u64)> = Vec::new();
+        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        let merge = insts.len() > 1;
+        let words = words_of(meta);
+        for inst in insts {
+            let mut add = |attrs: Vec<PbKeyValue>, raw: Vec<u64>, start: u64| {
+                if merge {
+                    let key = attrs_key(&attrs);
+                    if let Some(&i) = index.get(&key) {
+                        let p: &mut (Vec<PbKeyValue>, Vec<u64>, u64) = &mut points[i];
+                        combine(meta.kind, &mut p.1, &raw);
+                        p.2 = p.2.min(start);
+                        return;
+                    }
+                    index.insert(key, points.len());
+                }
+                points.push((attrs, raw, start));
+            };
+            let consts = &inst.meta.const_attributes;
+            match inst.table_if_used() {
+                None => add(pb_attrs(consts, &[]), vec![0; words], now),
+                Some(table) => table.for_each(|s: &Series| {
+                    let raw = self.read(s, meta.kind, words, delta);
+                    add(pb_attrs(consts, &s.attrs), raw, s.start_ns);
+                }),
+            }
+        }
+        let start_of = |series_start: u64| {
+            if delta {
+                self.acked_time.unwrap_or(series_start).max(series_start)
+            } else {
+                series_start
+            }
+        };
+        let temporality = if delta {
+            AggregationTemporality::Delta
+        } else {
+            AggregationTemporality::Cumulative
+        } as i32;
+        let data = match meta.kind {
+            InstrumentKind::Counter | InstrumentKind::UpDownCounter => {
+                metric::Data::Sum(Sum {
+                    data_points: points
+                        .into_iter()
+                        .map(|(attributes, raw, start)| NumberDataPoint {
+                            attributes,
+                            start_time_unix_nano: start_of(start),
+                            time_unix_nano: now,
+                            value: Some(number_data_point::Value::AsInt(raw[0] as i64)),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    aggregation_temporality: temporality,
+                    is_monotonic: meta.kind == InstrumentKind::Counter,
+                })
+            }
+            InstrumentKind::Gauge => metric::Data::Gauge(PbGauge {
+                data_points: points
+                    .into_iter()
+                    .map(|(attributes, raw, _)| NumberDataPoint {
+                        attributes,
+                        time_unix_nano: now,
+                        value: Some(number_data_point::Value::AsDouble(f64::from_bits(raw[0]))),
+                        ..Default::default()
+                    })
+                    .collect(),
+            }),
+            InstrumentKind::Histogram => {
+                let nb = meta.buckets.len() + 1;
+                metric::Data::Histogram(PbHistogram {
+                    data_points: points
+                        .into_iter()
+                        .map(|(attributes, raw, start)| {
+                            let counts = raw[..nb].to_vec();
+                            HistogramDataPoint {
+                                attributes,
+                                start_time_unix_nano: start_of(start),
+                                time_unix_nano: now,
+                                count: counts.iter().sum(),
+                                sum: Some(f64::from_bits(raw[nb])),
+                                bucket_counts: counts,
+                                explicit_bounds: meta.buckets.to_vec(),
+                                ..Default::default()
+                            }
+                        })
+                        .collect(),
+                    aggregation_temporality: temporality,
+                })
+            }
+        };
+        Metric {
+            name: meta.name.into(),
+            description: meta.description.into(),
+            unit: meta.unit.into(),
+            data: Some(data),
+            metadata: Vec::new(),
+        }
+    }
+
+    /// The series' words summed over stripes (sums of `f64` kept as bits),
+    /// minus the acknowledged baseline when `delta`.
+    fn read(&mut self, s: &Series, kind: InstrumentKind, words: usize, delta: bool) -> Vec<u64> {
+        let mut raw: Vec<u64> = (0..words)
+            .map(|w| match (kind, w) {
+                (InstrumentKind::Gauge, _) => s.cells.at(0, 0).load(std::sync::atomic::Ordering::Relaxed),
+                (InstrumentKind::Histogram, w) if w == words - 1 => s.cells.sum_f64(w).to_bits(),
+                _ => s.cells.sum_u64(w),
+            })
+            .collect();
+        if delta {
+            let key = s as *const Series as usize;
+            let base = self.acked.get(&key);
+            self.pending.insert(key, raw.clone());
+            if let Some(base) = base {
+                for (w, (r, b)) in raw.iter_mut().zip(base).enumerate() {
+                    *r = if kind == InstrumentKind::Histogram && w == words - 1 {
+                        (f64::from_bits(*r) - f64::from_bits(*b)).to_bits()
+                    } else {
+                        r.wrapping_sub(*b)
+                    };
+                }
+            }
+        }
+        raw
+    }
+}
+
+fn words_of(meta: &Metadata) -> usize {
+    match meta.kind {
+        InstrumentKind::Histogram => meta.buckets.len() + 2,
+        _ => 1,
+    }
+}
+
+fn combine(kind: InstrumentKind, into: &mut [u64], from: &[u64]) {
+    match kind {
+        // Two gauges of one name and attributes: the later declaration wins.
+        InstrumentKind::Gauge => into.copy_from_slice(from),
+        InstrumentKind::Histogram => {
+            let last = into.len() - 1;
+            for w in 0..last {
+                into[w] = into[w].wrapping_add(from[w]);
+            }
+            into[last] = (f64::from_bits(into[last]) + f64::from_bits(from[last])).to_bits();
+        }
+        _ => into[0] = into[0].wrapping_add(from[0]),
+    }
+}
+
+fn attrs_key(attrs: &[PbKeyValue]) -> Vec<u8> {
+    use prost::Message;
+    let mut sorted: Vec<&PbKeyValue> = attrs.iter().collect();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut out = Vec::new();
+    for kv in sorted {
+        kv.encode_length_delimited(&mut out).ok();
+    }
+    out
+}
+
+/// The constant attributes of a declaration, then the series' own (which
+/// win on a shared key).
+fn pb_attrs(consts: &[(&'static str, &'static str)], attrs: &[KeyValue]) -> Vec<PbKeyValue> {
+    let mut out: Vec<PbKeyValue> = consts
+        .iter()
+        .filter(|(k, _)| !attrs.iter().any(|a| a.key.as_str() == *k))
+        .map(|(k, v)| PbKeyValue {
+            key: (*k).into(),
+            value: Some(string_value((*v).into())),
+            ..Default::default()
+        })
+        .collect();
+    out.extend(attrs.iter().map(|kv| PbKeyValue {
+        key: kv.key.as_str().into(),
+        value: Some(any_value(&kv.value)),
+        ..Default::default()
+    }));
+    out
+}
+
+fn string_value(s: String) -> AnyValue {
+    AnyValue {
+        value: Some(any_value::Value::StringValue(s)),
+    }
+}
+
+pub(crate) fn any_value(v: &Value) -> AnyValue {
+    let value = match v {
+        Value::Bool(b) => any_value::Value::BoolValue(*b),
+        Value::I64(i) => any_value::Value::IntValue(*i),
+        Value::F64(f) => any_value::Value::DoubleValue(*f),
+        Value::String(s) => any_value::Value::StringValue(s.as_str().into()),
+        Value::Array(a) => {
+            let values = match a {
+                Array::Bool(v) => v.iter().map(|x| any_value(&Value::Bool(*x))).collect(),
+                Array::I64(v) => v.iter().map(|x| any_value(&Value::I64(*x))).collect(),
+                Array::F64(v) => v.iter().map(|x| any_value(&Value::F64(*x))).collect(),
+                Array::String(v) => v.iter().map(|x| string_value(x.as_str().into())).collect(),
+                _ => Vec::new(),
+            };
+            any_value::Value::ArrayValue(ArrayValue { values })
+        }
+        other => any_value::Value::StringValue(other.to_string()),
+    };
+    AnyValue { value: Some(value) }
+}
+
+/// The resource every export carries.
+pub(crate) fn resource(cfg: &Config) -> Resource {
+    let mut attrs: Vec<(String, String)> = vec![
+        ("service.name".into(), cfg.service_name.clone()),
+        ("service.instance.id".into(), cfg.service_instance_id.clone()),
+        ("telemetry.sdk.name".into(), "telemetry-runtime".into()),
+        ("telemetry.sdk.language".into(), "rust".into()),
+        ("telemetry.sdk.version".into(), env!("CARGO_PKG_VERSION").into()),
+    ];
+    for (k, v) in &cfg.resource_attributes {
+        attrs.retain(|(o, _)| o != k);
+        attrs.push((k.clone(), v.clone()));
+    }
+    Resource {
+        attributes: attrs
+            .into_iter()
+            .map(|(key, v)| PbKeyValue {
+                key,
+                value: Some(string_value(v)),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Puts our scope and the SDK's scopes under one resource.
+pub(crate) fn request(
+    cfg: &Config,
+    ours: ScopeMetrics,
+    sdk: Vec<ScopeMetrics>,
+) -> opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest {
+    let mut scope_metrics = vec![ours];
+    scope_metrics.extend(sdk.into_iter().filter(|s| !s.metrics.is_empty()));
+    opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(resource(cfg)),
+            scope_metrics,
+            schema_url: String::new(),
+        }],
+    }
+}

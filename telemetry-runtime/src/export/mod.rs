@@ -1,0 +1,378 @@
+//! The export pipeline: started by the first record, run by one thread of
+//! its own (no async runtime needed), flushed at process exit.
+//!
+//! Each export reads our storage and the OpenTelemetry SDK's instruments
+//! (through a manual reader on the global meter provider), puts both under
+//! one resource, and POSTs one OTLP/HTTP protobuf request.
+
+pub(crate) mod collect;
+pub(crate) mod transport;
+
+use crate::config::{Config, TemporalityPreference};
+use crate::diag;
+use crate::registry;
+use collect::Collector;
+use opentelemetry_sdk::metrics::data::ResourceMetrics as SdkResourceMetrics;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{ManualReader, Pipeline as SdkPipeline, SdkMeterProvider, Temporality};
+use prost::Message;
+use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+use transport::{Failure, Transport};
+
+const IDLE: u8 = 0;
+const STARTING: u8 = 1;
+const RUNNING: u8 = 2;
+const STOPPED: u8 = 3;
+
+static STATE: AtomicU8 = AtomicU8::new(IDLE);
+static PIPELINE: OnceLock<Option<Pipeline>> = OnceLock::new();
+
+/// Time `flush()` and `shutdown()` allow beyond the export timeout.
+const MARGIN: Duration = Duration::from_millis(250);
+
+/// Starts the pipeline unless it runs already. Called on the first use of
+/// any instrument; never blocks a caller that loses the race.
+#[inline]
+pub(crate) fn kick() {
+    if STATE.load(Ordering::Relaxed) == IDLE
+        && STATE
+            .compare_exchange(IDLE, STARTING, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    {
+        let _ = pipeline();
+    }
+}
+
+/// The pipeline, started if needed (waits for a start under way).
+fn pipeline() -> Option<&'static Pipeline> {
+    PIPELINE
+        .get_or_init(|| {
+            let p = start();
+            let _ = STATE.compare_exchange(STARTING, RUNNING, Ordering::AcqRel, Ordering::Relaxed);
+            let _ = STATE.compare_exchange(IDLE, RUNNING, Ordering::AcqRel, Ordering::Relaxed);
+            p
+        })
+        .as_ref()
+}
+
+/// Why [`flush()`](crate::flush) or [`shutdown()`](crate::shutdown) did not
+/// confirm delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportError {
+    /// The backend did not answer before the export timeout.
+    Timeout(Duration),
+    /// The export failed; the message says why (never with header values).
+    Failed(String),
+    /// The pipeline was shut down before.
+    ShutDown,
+}
+
+impl fmt::Display for ExportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExportError::Timeout(d) => write!(f, "no answer from the backend within {d:?}"),
+            ExportError::Failed(m) => f.write_str(m),
+            ExportError::ShutDown => f.write_str("the telemetry pipeline is shut down"),
+        }
+    }
+}
+
+impl std::error::Error for ExportError {}
+
+struct Control {
+    /// Exports asked for by `flush()`.
+    requested: u64,
+    /// Exports finished, with the result of the last one.
+    completed: u64,
+    last: Result<(), Failure>,
+    shutdown: bool,
+    exited: bool,
+}
+
+struct Pipeline {
+    config: Config,
+    control: Mutex<Control>,
+    wake: Condvar,
+    provider: SdkMeterProvider,
+    reader: Arc<ManualReader>,
+}
+
+/// A `MetricReader` that shares a `ManualReader` with the export thread
+/// (the provider takes ownership of its readers).
+#[derive(Debug, Clone)]
+struct SharedReader(Arc<ManualReader>);
+
+impl MetricReader for SharedReader {
+    fn register_pipeline(&self, pipeline: Weak<SdkPipeline>) {
+        self.0.register_pipeline(pipeline)
+    }
+    fn collect(&self, rm: &mut SdkResourceMetrics) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.collect(rm)
+    }
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn shutdown_with_timeout(&self, t: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.shutdown_with_timeout(t)
+    }
+    fn temporality(&self, kind: opentelemetry_sdk::metrics::InstrumentKind) -> Temporality {
+        self.0.temporality(kind)
+    }
+}
+
+fn start() -> Option<Pipeline> {
+    let (config, msgs) = Config::from_env();
+    for m in &msgs {
+        diag::warn(format_args!("{m}"));
+    }
+    registry::report_conflicts(&registry::build_catalog());
+    if !config.export_enabled {
+        STATE.store(STOPPED, Ordering::Release);
+        return None;
+    }
+    let temporality = match config.temporality {
+        TemporalityPreference::Cumulative => Temporality::Cumulative,
+        TemporalityPreference::Delta => Temporality::Delta,
+        TemporalityPreference::LowMemory => Temporality::LowMemory,
+    };
+    let reader = Arc::new(ManualReader::builder().with_temporality(temporality).build());
+    let provider = SdkMeterProvider::builder()
+        .with_reader(SharedReader(reader.clone()))
+        .build();
+    opentelemetry::global::set_meter_provider(provider.clone());
+    let spawned = std::thread::Builder::new()
+        .name("telemetry-export".into())
+        .spawn(|| {
+            if let Some(p) = pipeline() {
+                p.run();
+            }
+        });
+    if let Err(e) = spawned {
+        diag::warn(format_args!(
+            "could not start the export thread ({e}); metrics are recorded but not exported"
+        ));
+    }
+    // SAFETY: `at_exit` is a plain `extern "C" fn()` that never unwinds.
+    if unsafe { libc::atexit(at_exit) } != 0 {
+        diag::warn(format_args!("could not register the exit flush; call telemetry_runtime::shutdown() before exiting"));
+    }
+    Some(Pipeline {
+        config,
+        control: Mutex::new(Control {
+            requested: 0,
+            completed: 0,
+            last: Ok(()),
+            shutdown: false,
+            exited: false,
+        }),
+        wake: Condvar::new(),
+        provider,
+        reader,
+    })
+}
+
+extern "C" fn at_exit() {
+    // Never unwind out of an exit handler.
+    let _ = std::panic::catch_unwind(|| {
+        let _ = shutdown_inner();
+    });
+}
+
+impl Pipeline {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Control> {
+        self.control.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn run(&self) {
+        let transport = Transport::new(&self.config);
+        let mut collector = Collector::default();
+        let mut failing: Option<String> = None;
+        let mut next = Instant::now() + self.config.interval;
+        loop {
+            let (target, stop) = {
+                let mut c = self.lock();
+                loop {
+                    if c.shutdown || c.requested > c.completed {
+                        break;
+                    }
+                    let now = Instant::now();
+                    if now >= next {
+                        break;
+                    }
+                    c = self
+                        .wake
+                        .wait_timeout(c, next - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+                (c.requested, c.shutdown)
+            };
+            let result = self.export_once(&transport, &mut collector);
+            match &result {
+                Ok(()) => {
+                    if let Some(cause) = failing.take() {
+                        diag::warn(format_args!("export works again (last failure: {cause})"));
+                    }
+                }
+                Err(f) => {
+                    diag::warn_once(&f.message);
+                    failing = Some(f.cause.clone());
+                }
+            }
+            let mut c = self.lock();
+            c.completed = c.completed.max(target);
+            c.last = result;
+            if stop {
+                c.exited = true;
+                self.wake.notify_all();
+                return;
+            }
+            self.wake.notify_all();
+            drop(c);
+            next = Instant::now() + self.config.interval;
+        }
+    }
+
+    fn export_once(&self, transport: &Transport, collector: &mut Collector) -> Result<(), Failure> {
+        let deadline = Instant::now() + self.config.export_timeout;
+        let catalog = registry::build_catalog();
+        let ours = collector.collect(&self.config, &catalog);
+        let mut rm = SdkResourceMetrics::default();
+        let sdk = match self.reader.collect(&mut rm) {
+            Ok(()) => {
+                let req = opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::from(&rm);
+                req.resource_metrics
+                    .into_iter()
+                    .flat_map(|r| r.scope_metrics)
+                    .collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        let body = collect::request(&self.config, ours, sdk).encode_to_vec();
+        let r = transport.send(&body, deadline);
+        if r.is_ok() {
+            collector.acknowledge();
+        }
+        r
+    }
+
+    /// Asks for an export and waits for it, at most the export timeout.
+    fn flush(&self) -> Result<(), ExportError> {
+        let bound = self.config.export_timeout + MARGIN;
+        let deadline = Instant::now() + bound;
+        let mut c = self.lock();
+        if c.exited {
+            return Err(ExportError::ShutDown);
+        }
+        c.requested += 1;
+        let mine = c.requested;
+        self.wake.notify_all();
+        while c.completed < mine && !c.exited {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(ExportError::Timeout(bound));
+            }
+            c = self
+                .wake
+                .wait_timeout(c, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        if c.completed < mine {
+            return Err(ExportError::ShutDown);
+        }
+        c.last.clone().map_err(|f| ExportError::Failed(f.message))
+    }
+
+    fn shutdown(&self) -> Result<(), ExportError> {
+        let bound = self.config.export_timeout + MARGIN;
+        let deadline = Instant::now() + bound;
+        let mut c = self.lock();
+        if c.exited {
+            return Ok(());
+        }
+        c.shutdown = true;
+        self.wake.notify_all();
+        while !c.exited {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(ExportError::Timeout(bound));
+            }
+            c = self
+                .wake
+                .wait_timeout(c, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        let last = c.last.clone();
+        drop(c);
+        let _ = self.provider.shutdown_with_timeout(Duration::from_millis(100));
+        last.map_err(|f| ExportError::Failed(f.message))
+    }
+}
+
+/// Exports everything recorded so far and waits until the backend has
+/// answered, or until `OTEL_METRIC_EXPORT_TIMEOUT` (plus 250 ms) has passed.
+///
+/// Starts the pipeline if nothing did yet. With export disabled
+/// (`OTEL_SDK_DISABLED=true`, `HYPERACTOR_OTEL_BACKEND=none`) it returns
+/// `Ok(())` at once.
+///
+/// ```no_run
+/// telemetry_runtime::declare_static_counter!(JOBS, "jobs_total");
+/// JOBS.add(1, &[]);
+/// if let Err(e) = telemetry_runtime::flush() {
+///     eprintln!("metrics not delivered: {e}");
+/// }
+/// ```
+pub fn flush() -> Result<(), ExportError> {
+    kick();
+    match pipeline() {
+        Some(p) => p.flush(),
+        None => Ok(()),
+    }
+}
+
+/// Exports one last time and stops the export thread, waiting at most
+/// `OTEL_METRIC_EXPORT_TIMEOUT` (plus 250 ms).
+///
+/// Records made afterwards cost what they always cost and are not exported.
+/// Calling it is optional: the pipeline also exports once more when the
+/// process exits through `main` returning or `std::process::exit`.
+pub fn shutdown() -> Result<(), ExportError> {
+    let r = shutdown_inner();
+    STATE.store(STOPPED, Ordering::Release);
+    r
+}
+
+fn shutdown_inner() -> Result<(), ExportError> {
+    match PIPELINE.get().and_then(|p| p.as_ref()) {
+        Some(p) => p.shutdown(),
+        None => Ok(()),
+    }
+}
+
+/// Returns a meter of the global OpenTelemetry meter provider, after
+/// starting the pipeline so that the provider is ours.
+///
+/// A meter taken from `opentelemetry::global::meter` *before* the pipeline
+/// started stays a no-op forever (an OpenTelemetry rule: instruments bind
+/// to the provider that was global when they were created). Take meters
+/// through this function, or record anything (or call [`catalog()`](crate::catalog)
+/// or [`flush()`]) first.
+///
+/// ```no_run
+/// let meter = telemetry_runtime::meter("my-library");
+/// let c = meter.u64_counter("sdk_events_total").build();
+/// c.add(1, &[telemetry_runtime::KeyValue::new("kind", "a")]);
+/// ```
+pub fn meter(name: impl Into<std::borrow::Cow<'static, str>>) -> opentelemetry::metrics::Meter {
+    kick();
+    let _ = pipeline();
+    opentelemetry::global::meter_with_scope(
+        opentelemetry::InstrumentationScope::builder(name).build(),
+    )
+}

@@ -1,0 +1,261 @@
+//! The four instruments users record through, and their bound handles.
+//!
+//! Declare them with the `declare_static_*!` macros; each is a `static`,
+//! registered at link time, whose storage is created on first use.
+
+use crate::diag;
+use crate::registry::{Instrument, Metadata};
+use crate::storage::cells::add_f64;
+use crate::storage::table::Series;
+use opentelemetry::KeyValue;
+use std::sync::atomic::Ordering::Relaxed;
+
+macro_rules! instrument_common {
+    ($ty:ident) => {
+        impl $ty {
+            #[doc(hidden)]
+            pub const fn __new(meta: Metadata) -> Self {
+                $ty {
+                    inner: Instrument::new(meta),
+                }
+            }
+
+            #[doc(hidden)]
+            pub const fn __instrument(&'static self) -> &'static Instrument {
+                &self.inner
+            }
+
+            /// What was declared: name, kind, unit, description, buckets, location.
+            pub fn metadata(&self) -> &Metadata {
+                self.inner.metadata()
+            }
+
+            #[inline(always)]
+            fn series(&'static self, attributes: &[KeyValue]) -> &'static Series {
+                self.inner.table().series(attributes)
+            }
+        }
+
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("name", &self.inner.metadata().name)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+/// A monotonic counter: `add` only goes up. Exported as a cumulative OTLP
+/// sum; name it with a `_total` suffix.
+///
+/// ```
+/// use telemetry_runtime::{declare_static_counter, kv_pairs};
+/// declare_static_counter!(REQUESTS, "doc_requests_total", description = "Requests served.");
+///
+/// REQUESTS.add(1, kv_pairs!("method" => "GET", "status" => 200));
+/// // Fixed attributes: bind once, then each add is a single atomic add.
+/// let ok = REQUESTS.bind(kv_pairs!("method" => "GET", "status" => 200));
+/// ok.add(2);
+/// ```
+pub struct Counter {
+    inner: Instrument,
+}
+instrument_common!(Counter);
+
+impl Counter {
+    /// Adds `value` to the series of `attributes` (in any order).
+    #[inline]
+    pub fn add(&'static self, value: u64, attributes: &[KeyValue]) {
+        self.series(attributes).cells.local(0).fetch_add(value, Relaxed);
+    }
+
+    /// A handle to the series of `attributes`: its `add` takes no lock, does
+    /// no hashing and allocates nothing.
+    pub fn bind(&'static self, attributes: &[KeyValue]) -> BoundCounter {
+        BoundCounter {
+            series: self.series(attributes),
+        }
+    }
+}
+
+/// A [`Counter`] bound to one attribute set. Cheap to copy.
+#[derive(Clone, Copy)]
+pub struct BoundCounter {
+    series: &'static Series,
+}
+
+impl BoundCounter {
+    /// Adds `value`.
+    #[inline(always)]
+    pub fn add(&self, value: u64) {
+        self.series.cells.local(0).fetch_add(value, Relaxed);
+    }
+}
+
+/// A sum that goes up and down, such as items in a queue. Exported as a
+/// cumulative non-monotonic OTLP sum.
+///
+/// ```
+/// use telemetry_runtime::declare_static_up_down_counter;
+/// declare_static_up_down_counter!(QUEUED, "doc_queue_items");
+/// QUEUED.add(3, &[]);
+/// QUEUED.add(-1, &[]);
+/// ```
+pub struct UpDownCounter {
+    inner: Instrument,
+}
+instrument_common!(UpDownCounter);
+
+impl UpDownCounter {
+    /// Adds `value` (negative to subtract).
+    #[inline]
+    pub fn add(&'static self, value: i64, attributes: &[KeyValue]) {
+        self.series(attributes)
+            .cells
+            .local(0)
+            .fetch_add(value as u64, Relaxed);
+    }
+
+    /// A handle to the series of `attributes`.
+    pub fn bind(&'static self, attributes: &[KeyValue]) -> BoundUpDownCounter {
+        BoundUpDownCounter {
+            series: self.series(attributes),
+        }
+    }
+}
+
+/// An [`UpDownCounter`] bound to one attribute set.
+#[derive(Clone, Copy)]
+pub struct BoundUpDownCounter {
+    series: &'static Series,
+}
+
+impl BoundUpDownCounter {
+    /// Adds `value` (negative to subtract).
+    #[inline(always)]
+    pub fn add(&self, value: i64) {
+        self.series.cells.local(0).fetch_add(value as u64, Relaxed);
+    }
+}
+
+/// The last value of something, such as a temperature or a pool size.
+///
+/// ```
+/// use telemetry_runtime::declare_static_gauge;
+/// declare_static_gauge!(TEMPERATURE, "doc_temperature_celsius", unit = "Cel");
+/// TEMPERATURE.record(21.5, &[]);
+/// ```
+pub struct Gauge {
+    inner: Instrument,
+}
+instrument_common!(Gauge);
+
+impl Gauge {
+    /// Sets the value of the series of `attributes`.
+    #[inline]
+    pub fn record(&'static self, value: f64, attributes: &[KeyValue]) {
+        self.series(attributes)
+            .cells
+            .at(0, 0)
+            .store(value.to_bits(), Relaxed);
+    }
+
+    /// A handle to the series of `attributes`.
+    pub fn bind(&'static self, attributes: &[KeyValue]) -> BoundGauge {
+        BoundGauge {
+            series: self.series(attributes),
+        }
+    }
+}
+
+/// A [`Gauge`] bound to one attribute set.
+#[derive(Clone, Copy)]
+pub struct BoundGauge {
+    series: &'static Series,
+}
+
+impl BoundGauge {
+    /// Sets the value.
+    #[inline(always)]
+    pub fn record(&self, value: f64) {
+        self.series.cells.at(0, 0).store(value.to_bits(), Relaxed);
+    }
+}
+
+/// A distribution of values in explicit buckets, such as latencies.
+///
+/// NaN is not recorded (a warning is printed once per histogram); infinities
+/// land in the first or last bucket and make the sum infinite.
+///
+/// ```
+/// use telemetry_runtime::declare_static_histogram;
+/// declare_static_histogram!(LATENCY, "doc_rpc_latency_seconds", unit = "s",
+///     buckets = [0.001, 0.01, 0.1, 1.0]);
+/// LATENCY.record(0.004, &[]);
+/// let bound = LATENCY.bind(&[]);
+/// bound.record(0.2);
+/// ```
+pub struct Histogram {
+    inner: Instrument,
+}
+instrument_common!(Histogram);
+
+impl Histogram {
+    /// Records `value` in the series of `attributes`.
+    #[inline]
+    pub fn record(&'static self, value: f64, attributes: &[KeyValue]) {
+        record_histogram(
+            self.series(attributes),
+            self.inner.metadata().buckets,
+            value,
+            self.inner.metadata(),
+        );
+    }
+
+    /// A handle to the series of `attributes`.
+    pub fn bind(&'static self, attributes: &[KeyValue]) -> BoundHistogram {
+        BoundHistogram {
+            series: self.series(attributes),
+            meta: self.inner.metadata(),
+        }
+    }
+}
+
+/// A [`Histogram`] bound to one attribute set.
+#[derive(Clone, Copy)]
+pub struct BoundHistogram {
+    series: &'static Series,
+    meta: &'static Metadata,
+}
+
+impl BoundHistogram {
+    /// Records `value`.
+    #[inline(always)]
+    pub fn record(&self, value: f64) {
+        record_histogram(self.series, self.meta.buckets, value, self.meta);
+    }
+}
+
+#[inline(always)]
+pub(crate) fn record_histogram(series: &Series, bounds: &[f64], value: f64, meta: &Metadata) {
+    if value.is_nan() {
+        return nan_dropped(meta);
+    }
+    // Bucket i holds (bounds[i-1], bounds[i]]: upper bounds are inclusive.
+    let i = if bounds.len() <= 16 {
+        bounds.iter().take_while(|b| **b < value).count()
+    } else {
+        bounds.partition_point(|b| *b < value)
+    };
+    series.cells.local(i).fetch_add(1, Relaxed);
+    add_f64(series.cells.local(bounds.len() + 1), value);
+}
+
+#[cold]
+fn nan_dropped(meta: &Metadata) {
+    diag::warn_once(&format!(
+        "histogram `{}` was given NaN, which is not recorded (declared at {})",
+        meta.name, meta.location
+    ));
+}

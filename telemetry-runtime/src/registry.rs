@@ -1,0 +1,291 @@
+//! The link-time registry: every declared instrument puts a reference to
+//! itself into one linkme distributed slice, so the runtime knows the whole
+//! catalog of the final binary without any registration call.
+
+use crate::diag;
+use crate::storage::table::Table;
+use linkme::distributed_slice;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+/// Every instrument declared in the binary. The section name comes from the
+/// identifier only, so it is made unique to this crate.
+#[doc(hidden)]
+#[distributed_slice]
+pub static TELEMETRY_RUNTIME_INSTRUMENTS: [&'static Instrument];
+
+/// The kind of an instrument, as OpenTelemetry names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InstrumentKind {
+    /// A monotonic sum (`Counter`); exported as a cumulative OTLP sum.
+    Counter,
+    /// A sum that goes up and down (`UpDownCounter`); a non-monotonic sum.
+    UpDownCounter,
+    /// The last value set (`Gauge`).
+    Gauge,
+    /// A distribution in explicit buckets (`Histogram`).
+    Histogram,
+}
+
+impl InstrumentKind {
+    /// The lower-case name used in messages and in the catalog.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstrumentKind::Counter => "counter",
+            InstrumentKind::UpDownCounter => "up_down_counter",
+            InstrumentKind::Gauge => "gauge",
+            InstrumentKind::Histogram => "histogram",
+        }
+    }
+}
+
+impl fmt::Display for InstrumentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a metric was declared in the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Location {
+    /// Source file, as `file!()` gives it.
+    pub file: &'static str,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column, from 1.
+    pub column: u32,
+    /// Module path, as `module_path!()` gives it.
+    pub module_path: &'static str,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// Everything known at compile time about one declared metric.
+#[derive(Debug)]
+pub struct Metadata {
+    /// The metric's name on the wire and in Prometheus.
+    pub name: &'static str,
+    /// Its kind.
+    pub kind: InstrumentKind,
+    /// Its unit (UCUM, e.g. `s`, `By`), or `""`.
+    pub unit: &'static str,
+    /// Its description, or `""`.
+    pub description: &'static str,
+    /// Upper bounds of the histogram buckets, ascending; empty for other kinds.
+    pub buckets: &'static [f64],
+    /// Where it was declared.
+    pub location: Location,
+    /// Attribute sets kept before new ones go to the overflow series.
+    pub cardinality_limit: usize,
+    /// Attributes added to every series of this declaration (for example the
+    /// `function` and `module` labels of a metered function).
+    pub const_attributes: &'static [(&'static str, &'static str)],
+}
+
+/// The untyped core of every instrument: its metadata and, from its first
+/// use, its storage.
+#[doc(hidden)]
+pub struct Instrument {
+    pub(crate) meta: Metadata,
+    table: OnceLock<Table>,
+}
+
+impl Instrument {
+    #[doc(hidden)]
+    pub const fn new(meta: Metadata) -> Self {
+        Instrument {
+            meta,
+            table: OnceLock::new(),
+        }
+    }
+
+    /// The instrument's metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.meta
+    }
+
+    #[inline(always)]
+    pub(crate) fn table(&'static self) -> &'static Table {
+        match self.table.get() {
+            Some(t) => t,
+            None => self.init_table(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn init_table(&'static self) -> &'static Table {
+        let t = self.table.get_or_init(|| Table::new(&self.meta));
+        // The first record anywhere starts the export pipeline. It never
+        // waits for it: values land in storage whatever the pipeline does.
+        crate::export::kick();
+        t
+    }
+
+    /// The storage, if anything was recorded yet.
+    pub(crate) fn table_if_used(&self) -> Option<&Table> {
+        self.table.get()
+    }
+}
+
+/// Two declarations that share a name but not a shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    /// The metric name.
+    pub name: &'static str,
+    /// The declaration that is exported.
+    pub kept: Location,
+    /// The declaration whose data is not exported.
+    pub dropped: Location,
+    /// What differs: `kind`, `unit` or `buckets`.
+    pub what: &'static str,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "metric `{}` is declared twice with a different {}: at {} and at {}; only the first is \
+             exported, values recorded through the second are not",
+            self.name, self.what, self.kept, self.dropped
+        )
+    }
+}
+
+/// The metrics declared in this binary. Get it with [`catalog()`].
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    metrics: Vec<&'static Metadata>,
+    conflicts: Vec<Conflict>,
+}
+
+impl Catalog {
+    /// Every declaration, sorted by name and then by location.
+    pub fn iter(&self) -> impl Iterator<Item = &'static Metadata> + '_ {
+        self.metrics.iter().copied()
+    }
+
+    /// Number of declarations.
+    pub fn len(&self) -> usize {
+        self.metrics.len()
+    }
+
+    /// Whether nothing is declared.
+    pub fn is_empty(&self) -> bool {
+        self.metrics.is_empty()
+    }
+
+    /// The declarations of metric `name` (several for a shared name, such as
+    /// the call sites of metered functions).
+    pub fn get<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'static Metadata> + 'a {
+        self.iter().filter(move |m| m.name == name)
+    }
+
+    /// Declarations that share a name with a different kind, unit or buckets.
+    pub fn conflicts(&self) -> &[Conflict] {
+        &self.conflicts
+    }
+}
+
+/// Every metric declared anywhere in the final binary, found through the
+/// link-time registry. Calling it also starts the export pipeline and
+/// reports, once, any two declarations of one name that disagree.
+///
+/// ```
+/// telemetry_runtime::declare_static_counter!(JOBS, "doc_catalog_jobs_total", description = "Jobs done.");
+/// let catalog = telemetry_runtime::catalog();
+/// let jobs = catalog.get("doc_catalog_jobs_total").next().unwrap();
+/// assert_eq!(jobs.kind, telemetry_runtime::InstrumentKind::Counter);
+/// assert_eq!(jobs.description, "Jobs done.");
+/// # let _ = &JOBS;
+/// ```
+pub fn catalog() -> Catalog {
+    crate::export::kick();
+    build_catalog()
+}
+
+pub(crate) fn build_catalog() -> Catalog {
+    let mut metrics: Vec<&'static Metadata> =
+        TELEMETRY_RUNTIME_INSTRUMENTS.iter().map(|i| &i.meta).collect();
+    metrics.sort_by(|a, b| (a.name, a.location).cmp(&(b.name, b.location)));
+    let conflicts = find_conflicts(&metrics);
+    Catalog { metrics, conflicts }
+}
+
+fn find_conflicts(sorted: &[&'static Metadata]) -> Vec<Conflict> {
+    let mut first: BTreeMap<&str, &Metadata> = BTreeMap::new();
+    let mut out = Vec::new();
+    for m in sorted {
+        let kept = *first.entry(m.name).or_insert(m);
+        let what = if kept.kind != m.kind {
+            "kind"
+        } else if kept.unit != m.unit {
+            "unit"
+        } else if kept.buckets != m.buckets {
+            "buckets"
+        } else {
+            continue;
+        };
+        out.push(Conflict {
+            name: m.name,
+            kept: kept.location,
+            dropped: m.location,
+            what,
+        });
+    }
+    out
+}
+
+/// Prints each conflict once per process.
+pub(crate) fn report_conflicts(catalog: &Catalog) {
+    for c in catalog.conflicts() {
+        diag::warn_once(&c.to_string());
+    }
+}
+
+/// Whether the declaration at `loc` is shadowed by an earlier, different one.
+pub(crate) fn is_dropped(catalog: &Catalog, meta: &Metadata) -> bool {
+    catalog
+        .conflicts
+        .iter()
+        .any(|c| c.name == meta.name && c.dropped == meta.location)
+}
+
+/// The instruments of the registry (for the exporter).
+pub(crate) fn instruments() -> &'static [&'static Instrument] {
+    &TELEMETRY_RUNTIME_INSTRUMENTS
+}
+
+/// How much storage the recorded series take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageStats {
+    /// Instruments that recorded at least once.
+    pub instruments_used: usize,
+    /// Labelled series (the unlabelled series of each instrument not counted).
+    pub series: usize,
+    /// Approximate heap bytes of all tables and series.
+    pub heap_bytes: usize,
+}
+
+/// Counts the series and the memory they take (walks every table: not for
+/// hot paths).
+pub fn storage_stats() -> StorageStats {
+    let mut s = StorageStats {
+        instruments_used: 0,
+        series: 0,
+        heap_bytes: 0,
+    };
+    for i in instruments() {
+        if let Some(t) = i.table_if_used() {
+            s.instruments_used += 1;
+            s.series += t.len();
+            s.heap_bytes += t.heap_bytes();
+        }
+    }
+    s
+}

@@ -1,0 +1,8 @@
+//! Where recorded values live: per-instrument tables of series, each series
+//! a block of cache-line padded atomic cells striped per thread.
+
+pub(crate) mod attrs;
+pub(crate) mod cells;
+pub(crate) mod table;
+
+pub use table::DEFAULT_CARDINALITY_LIMIT;

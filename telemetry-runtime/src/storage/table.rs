@@ -1,0 +1,228 @@
+//! The series of one instrument: a fixed-size, insert-only, open-addressing
+//! table whose lookups are lock-free (one atomic load per probe).
+//!
+//! Series are never removed: temporality is cumulative in storage and a
+//! series lives as long as the program. The table holds at most the
+//! instrument's cardinality limit of series; past it, new attribute sets
+//! are recorded into one overflow series labelled
+//! `otel_metric_overflow="true"`, and a warning is printed once.
+
+use super::attrs::{hash_set, normalise, set_eq};
+use super::cells::{stripe_count, Striped};
+use crate::diag;
+use crate::registry::{InstrumentKind, Metadata};
+use opentelemetry::KeyValue;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Attribute sets an instrument keeps before it overflows, unless its
+/// declaration says otherwise.
+pub const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
+
+/// One time series: an attribute set and its striped cells.
+pub(crate) struct Series {
+    /// Normalised attributes (sorted, deduplicated, truncated), for export.
+    pub(crate) attrs: Box<[KeyValue]>,
+    /// The attributes exactly as first given, when normalising changed them
+    /// (lookups compare against what callers pass).
+    raw: Option<Box<[KeyValue]>>,
+    hash: u64,
+    /// When the series was created, in Unix nanoseconds (the start time of
+    /// its cumulative points).
+    pub(crate) start_ns: u64,
+    pub(crate) cells: Striped,
+}
+
+impl Series {
+    fn new(given: &[KeyValue], hash: u64, words: usize, stripes: usize) -> Self {
+        let attrs = normalise(given);
+        let raw = if attrs.len() == given.len() && set_eq(&attrs, given) {
+            None
+        } else {
+            Some(given.to_vec().into_boxed_slice())
+        };
+        Series {
+            attrs: attrs.into_boxed_slice(),
+            raw,
+            hash,
+            start_ns: now_ns(),
+            cells: Striped::new(words, stripes),
+        }
+    }
+
+    #[inline]
+    fn matches(&self, hash: u64, given: &[KeyValue]) -> bool {
+        self.hash == hash && set_eq(self.raw.as_deref().unwrap_or(&self.attrs), given)
+    }
+
+    /// Approximate heap bytes of this series.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.cells.heap_bytes()
+            + self.attrs.len() * std::mem::size_of::<KeyValue>()
+            + self.raw.as_ref().map_or(0, |r| r.len() * std::mem::size_of::<KeyValue>())
+    }
+}
+
+pub(crate) fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The storage of one instrument.
+pub(crate) struct Table {
+    meta: &'static Metadata,
+    words: usize,
+    stripes: usize,
+    /// The series without attributes; also the zero point of an instrument
+    /// that was declared but never recorded.
+    pub(crate) unlabelled: Series,
+    slots: OnceLock<Box<[OnceLock<Box<Series>>]>>,
+    len: AtomicUsize,
+    overflow: OnceLock<Box<Series>>,
+    warned: AtomicBool,
+}
+
+impl Table {
+    pub(crate) fn new(meta: &'static Metadata) -> Self {
+        let (words, stripes) = match meta.kind {
+            InstrumentKind::Counter | InstrumentKind::UpDownCounter => (1, stripe_count()),
+            // A gauge's last value is one word: striping would make "last" ambiguous.
+            InstrumentKind::Gauge => (1, 1),
+            // Buckets, then the sum.
+            InstrumentKind::Histogram => (meta.buckets.len() + 2, stripe_count()),
+        };
+        Table {
+            meta,
+            words,
+            stripes,
+            unlabelled: Series::new(&[], 0, words, stripes),
+            slots: OnceLock::new(),
+            len: AtomicUsize::new(0),
+            overflow: OnceLock::new(),
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    /// The series for `attrs`, created on first use.
+    #[inline]
+    pub(crate) fn series(&self, attrs: &[KeyValue]) -> &Series {
+        if attrs.is_empty() {
+            return &self.unlabelled;
+        }
+        let hash = hash_set(attrs);
+        let slots = self.slots.get_or_init(|| self.alloc_slots());
+        let mask = slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            match slots[i].get() {
+                Some(s) if s.matches(hash, attrs) => return s,
+                Some(_) => i = (i + 1) & mask,
+                None => return self.insert(slots, i, hash, attrs),
+            }
+        }
+    }
+
+    #[cold]
+    fn alloc_slots(&self) -> Box<[OnceLock<Box<Series>>]> {
+        // At most half full at the limit, so probes stay short and a free
+        // slot always exists.
+        let cap = (self.limit() * 2).next_power_of_two().max(16);
+        (0..cap).map(|_| OnceLock::new()).collect()
+    }
+
+    fn limit(&self) -> usize {
+        self.meta.cardinality_limit.max(1)
+    }
+
+    #[cold]
+    fn insert<'a>(
+        &'a self,
+        slots: &'a [OnceLock<Box<Series>>],
+        mut i: usize,
+        hash: u64,
+        attrs: &[KeyValue],
+    ) -> &'a Series {
+        let mask = slots.len() - 1;
+        loop {
+            if self.len.load(Relaxed) >= self.limit() {
+                return self.overflowed();
+            }
+            // Only the thread that wins the slot builds its series; a loser
+            // sees the winner's series and compares as usual.
+            let s = slots[i].get_or_init(|| {
+                self.len.fetch_add(1, Relaxed);
+                Box::new(Series::new(attrs, hash, self.words, self.stripes))
+            });
+            if s.matches(hash, attrs) {
+                return s;
+            }
+            i = (i + 1) & mask;
+            while let Some(s) = slots[i].get() {
+                if s.matches(hash, attrs) {
+                    return s;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+    }
+
+    #[cold]
+    fn overflowed(&self) -> &Series {
+        if !self.warned.swap(true, Relaxed) {
+            diag::warn(format_args!(
+                "metric `{}` reached its cardinality limit of {} attribute sets; further new sets are \
+                 recorded in one series labelled otel_metric_overflow=\"true\" (declared at {})",
+                self.meta.name,
+                self.limit(),
+                self.meta.location
+            ));
+        }
+        self.overflow.get_or_init(|| {
+            let attrs = [KeyValue::new("otel_metric_overflow", true)];
+            Box::new(Series::new(&attrs, 0, self.words, self.stripes))
+        })
+    }
+
+    /// Every series that holds data, the unlabelled one first when it was
+    /// touched or when nothing else exists.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Series)) {
+        let mut any = false;
+        let labelled = self
+            .slots
+            .get()
+            .into_iter()
+            .flat_map(|s| s.iter())
+            .filter_map(|s| s.get())
+            .chain(self.overflow.get());
+        for s in labelled {
+            any = true;
+            f(s);
+        }
+        if !any || self.unlabelled_touched() {
+            f(&self.unlabelled);
+        }
+    }
+
+    fn unlabelled_touched(&self) -> bool {
+        let c = &self.unlabelled.cells;
+        (0..c.stripes()).any(|s| (0..c.words()).any(|w| c.at(s, w).load(Relaxed) != 0))
+    }
+
+    /// Number of labelled series.
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Relaxed)
+    }
+
+    /// Approximate heap bytes of the table and all its series.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let mut total = self.unlabelled.heap_bytes();
+        if let Some(slots) = self.slots.get() {
+            total += slots.len() * std::mem::size_of::<OnceLock<Box<Series>>>();
+        }
+        self.for_each(|s| total += s.heap_bytes());
+        total
+    }
+}

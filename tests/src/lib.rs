@@ -1,0 +1,1 @@
+//! End-to-end tests; the shared harness is in `src/backend.rs`.
