@@ -96,8 +96,13 @@ pub(crate) struct Shape {
 
 fn lit_str(e: &Expr, what: &str) -> syn::Result<String> {
     match e {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Ok(s.value()),
-        _ => Err(syn::Error::new(e.span(), format!("`{what}` takes a string literal"))),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s.value()),
+        _ => Err(syn::Error::new(
+            e.span(),
+            format!("`{what}` takes a string literal"),
+        )),
     }
 }
 
@@ -116,8 +121,12 @@ pub(crate) fn parse_buckets(e: &Expr) -> syn::Result<Vec<f64>> {
             other => (false, other),
         };
         let v = match inner {
-            Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) => f.base10_parse::<f64>()?,
-            Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => i.base10_parse::<f64>()?,
+            Expr::Lit(ExprLit {
+                lit: Lit::Float(f), ..
+            }) => f.base10_parse::<f64>()?,
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(i), ..
+            }) => i.base10_parse::<f64>()?,
             _ => {
                 return Err(syn::Error::new(
                     el.span(),
@@ -146,7 +155,10 @@ impl Declaration {
         for opt in &self.options {
             let key = opt.key.to_string();
             if seen.contains(&key) {
-                return Err(syn::Error::new(opt.key.span(), format!("`{key}` is given twice")));
+                return Err(syn::Error::new(
+                    opt.key.span(),
+                    format!("`{key}` is given twice"),
+                ));
             }
             seen.push(key.clone());
             match key.as_str() {
@@ -156,10 +168,15 @@ impl Declaration {
                     shape.buckets = Some(parse_buckets(&opt.value)?)
                 }
                 "cardinality_limit" => match &opt.value {
-                    Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Int(i), ..
+                    }) => {
                         let n: usize = i.base10_parse()?;
                         if n == 0 {
-                            return Err(syn::Error::new(i.span(), "`cardinality_limit` must be at least 1"));
+                            return Err(syn::Error::new(
+                                i.span(),
+                                "`cardinality_limit` must be at least 1",
+                            ));
                         }
                         shape.cardinality_limit = Some(n);
                     }
@@ -178,7 +195,10 @@ impl Declaration {
                     };
                     return Err(syn::Error::new(
                         opt.key.span(),
-                        format!("unknown option `{key}` for a {}; allowed: {allowed}", self.kind.ident()),
+                        format!(
+                            "unknown option `{key}` for a {}; allowed: {allowed}",
+                            self.kind.ident()
+                        ),
                     ));
                 }
             }
@@ -200,7 +220,9 @@ pub(crate) fn doc_string(attrs: &[Attribute]) -> Option<String> {
         .filter(|a| a.path().is_ident("doc"))
         .filter_map(|a| match &a.meta {
             syn::Meta::NameValue(nv) => match &nv.value {
-                Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.value().trim().to_owned()),
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => Some(s.value().trim().to_owned()),
                 _ => None,
             },
             _ => None,
@@ -212,7 +234,12 @@ pub(crate) fn doc_string(attrs: &[Attribute]) -> Option<String> {
 
 /// The bucket expression of a histogram: given, or the runtime default for
 /// its unit.
-pub(crate) fn buckets_tokens(krate: &TokenStream, kind: Kind, unit: &str, buckets: &Option<Vec<f64>>) -> TokenStream {
+pub(crate) fn buckets_tokens(
+    krate: &TokenStream,
+    kind: Kind,
+    unit: &str,
+    buckets: &Option<Vec<f64>>,
+) -> TokenStream {
     match (kind, buckets) {
         (Kind::Histogram, Some(b)) => quote!(&[#(#b),*]),
         (Kind::Histogram, None) => match unit {
@@ -276,8 +303,17 @@ pub(crate) fn expand(d: Declaration) -> syn::Result<TokenStream> {
     let shape = d.shape()?;
     let krate = &d.krate;
     let kind_ident = Ident::new(d.kind.ident(), Span::call_site());
-    let meta = metadata_tokens(krate, d.kind, &d.name.value(), &shape, quote!(&[]), d.ident.span());
-    let Declaration { attrs, vis, ident, .. } = &d;
+    let meta = metadata_tokens(
+        krate,
+        d.kind,
+        &d.name.value(),
+        &shape,
+        quote!(&[]),
+        d.ident.span(),
+    );
+    let Declaration {
+        attrs, vis, ident, ..
+    } = &d;
     let register = register_tokens(krate, quote!(#ident.__instrument()));
     Ok(quote! {
         #(#attrs)*

@@ -113,7 +113,9 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
         ));
     }
     if name.starts_with("__") {
-        return Err(format!("invalid metric name {name:?}: names starting with `__` are reserved by Prometheus"));
+        return Err(format!(
+            "invalid metric name {name:?}: names starting with `__` are reserved by Prometheus"
+        ));
     }
     Ok(())
 }
@@ -130,9 +132,7 @@ pub(crate) fn check_name_for(name: &str, kind: Kind, unit: &str) -> Result<(), S
         ));
     }
     if kind != Kind::Counter && name.ends_with("_total") {
-        return Err(format!(
-            "only counters end in `_total`: rename {name:?}"
-        ));
+        return Err(format!("only counters end in `_total`: rename {name:?}"));
     }
     match unit_words(unit, kind) {
         None => Err(format!("unknown unit {unit:?}: use one of {KNOWN_UNITS}")),
@@ -167,10 +167,19 @@ pub(crate) fn check_buckets(b: &[f64]) -> Result<(), (usize, String)> {
     }
     for (i, v) in b.iter().enumerate() {
         if !v.is_finite() {
-            return Err((i, format!("bucket bound {v} is not finite; `+Inf` is implicit")));
+            return Err((
+                i,
+                format!("bucket bound {v} is not finite; `+Inf` is implicit"),
+            ));
         }
         if i > 0 && *v <= b[i - 1] {
-            return Err((i, format!("bucket bounds must increase strictly: {v} follows {}", b[i - 1])));
+            return Err((
+                i,
+                format!(
+                    "bucket bounds must increase strictly: {v} follows {}",
+                    b[i - 1]
+                ),
+            ));
         }
     }
     Ok(())
@@ -188,9 +197,15 @@ mod tests {
         assert!(check_name_for("sent_bytes_per_second", Kind::Gauge, "By/s").is_ok());
         assert!(check_name_for("load_ratio", Kind::Gauge, "1").is_ok());
         assert!(check_name_for("items", Kind::UpDownCounter, "{item}").is_ok());
-        assert!(check_name_for("http_requests", Kind::Counter, "").unwrap_err().contains("\"http_requests_total\""));
-        assert!(check_name_for("latency", Kind::Histogram, "s").unwrap_err().contains("\"latency_seconds\""));
-        assert!(check_name_for("x", Kind::Gauge, "furlongs").unwrap_err().contains("unknown unit"));
+        assert!(check_name_for("http_requests", Kind::Counter, "")
+            .unwrap_err()
+            .contains("\"http_requests_total\""));
+        assert!(check_name_for("latency", Kind::Histogram, "s")
+            .unwrap_err()
+            .contains("\"latency_seconds\""));
+        assert!(check_name_for("x", Kind::Gauge, "furlongs")
+            .unwrap_err()
+            .contains("unknown unit"));
         assert!(check_name("Http").is_err());
         assert!(check_name("9x").is_err());
         assert!(check_name("a-b").is_err());

@@ -90,7 +90,11 @@ impl fmt::Debug for Config {
             .field("histogram_aggregation", &self.histogram_aggregation)
             .field(
                 "headers",
-                &self.headers.iter().map(|(k, _)| (k.as_str(), "<redacted>")).collect::<Vec<_>>(),
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| (k.as_str(), "<redacted>"))
+                    .collect::<Vec<_>>(),
             )
             .field("certificate", &self.certificate)
             .field("gzip", &self.gzip)
@@ -108,7 +112,10 @@ impl Config {
     /// Parses the variables that `get` returns (testable without touching
     /// the process environment).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> (Config, Vec<String>) {
-        let mut p = Parser { get: &get, msgs: Vec::new() };
+        let mut p = Parser {
+            get: &get,
+            msgs: Vec::new(),
+        };
         let cfg = p.parse();
         (cfg, p.msgs)
     }
@@ -124,7 +131,9 @@ impl Parser<'_> {
     fn var(&mut self, var: &str, default: &str) -> Option<String> {
         let v = (self.get)(var)?;
         if v.trim().is_empty() {
-            self.msgs.push(format!("{var} is set but empty; using the default ({default})"));
+            self.msgs.push(format!(
+                "{var} is set but empty; using the default ({default})"
+            ));
             return None;
         }
         Some(v.trim().to_owned())
@@ -158,7 +167,12 @@ impl Parser<'_> {
             }
             Ok(n) => Duration::from_millis(n),
             Err(_) => {
-                self.bad(var, &v, "expected whole milliseconds, such as 15000", &shown);
+                self.bad(
+                    var,
+                    &v,
+                    "expected whole milliseconds, such as 15000",
+                    &shown,
+                );
                 default
             }
         }
@@ -201,7 +215,10 @@ impl Parser<'_> {
             interval: self.millis(&["OTEL_METRIC_EXPORT_INTERVAL"], DEFAULT_INTERVAL),
             export_timeout: self.millis(&["OTEL_METRIC_EXPORT_TIMEOUT"], DEFAULT_EXPORT_TIMEOUT),
             request_timeout: self.millis(
-                &["OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"],
+                &[
+                    "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+                    "OTEL_EXPORTER_OTLP_TIMEOUT",
+                ],
                 DEFAULT_REQUEST_TIMEOUT,
             ),
             service_name: String::new(),
@@ -212,7 +229,10 @@ impl Parser<'_> {
             headers: self.headers(),
             certificate: self
                 .first(
-                    &["OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"],
+                    &[
+                        "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+                        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                    ],
                     "the system's roots",
                 )
                 .map(|(_, v)| PathBuf::from(v)),
@@ -224,7 +244,10 @@ impl Parser<'_> {
     fn protocol(&mut self) {
         const SUPPORTED: &str = "supported: http/protobuf";
         let Some((var, v)) = self.first(
-            &["OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"],
+            &[
+                "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+            ],
             "http/protobuf",
         ) else {
             return;
@@ -240,7 +263,12 @@ impl Parser<'_> {
             return match check_url(&v) {
                 Ok(()) => v,
                 Err(why) => {
-                    self.bad("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", &v, why, DEFAULT_ENDPOINT);
+                    self.bad(
+                        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                        &v,
+                        why,
+                        DEFAULT_ENDPOINT,
+                    );
                     DEFAULT_ENDPOINT.to_owned()
                 }
             };
@@ -267,7 +295,12 @@ impl Parser<'_> {
                 "delta" => TemporalityPreference::Delta,
                 "lowmemory" => TemporalityPreference::LowMemory,
                 _ => {
-                    self.bad(VAR, &v, "supported values: cumulative, delta, lowmemory", "cumulative");
+                    self.bad(
+                        VAR,
+                        &v,
+                        "supported values: cumulative, delta, lowmemory",
+                        "cumulative",
+                    );
                     return TemporalityPreference::Cumulative;
                 }
             },
@@ -305,7 +338,10 @@ impl Parser<'_> {
 
     fn compression(&mut self) -> bool {
         let Some((var, v)) = self.first(
-            &["OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"],
+            &[
+                "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+                "OTEL_EXPORTER_OTLP_COMPRESSION",
+            ],
             "none",
         ) else {
             return false;
@@ -323,26 +359,29 @@ impl Parser<'_> {
     fn headers(&mut self) -> Vec<(String, String)> {
         // Signal-specific headers are added after (and override) general ones.
         let mut out: Vec<(String, String)> = Vec::new();
-        for var in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_METRICS_HEADERS"] {
-            let Some(v) = self.var(var, "no headers") else { continue };
+        for var in [
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        ] {
+            let Some(v) = self.var(var, "no headers") else {
+                continue;
+            };
             for (n, item) in v.split(',').enumerate() {
                 if item.trim().is_empty() {
                     continue;
                 }
-                let parsed = item
-                    .split_once('=')
-                    .ok_or("no `=`")
-                    .and_then(|(k, val)| {
-                        let k = percent_decode(k.trim()).ok_or("bad percent-encoding in the name")?;
-                        let val = percent_decode(val.trim()).ok_or("bad percent-encoding in the value")?;
-                        if k.is_empty() || !k.bytes().all(is_token_byte) {
-                            return Err("the name is not a valid HTTP header name");
-                        }
-                        if val.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-                            return Err("the value contains a line break");
-                        }
-                        Ok((k, val))
-                    });
+                let parsed = item.split_once('=').ok_or("no `=`").and_then(|(k, val)| {
+                    let k = percent_decode(k.trim()).ok_or("bad percent-encoding in the name")?;
+                    let val =
+                        percent_decode(val.trim()).ok_or("bad percent-encoding in the value")?;
+                    if k.is_empty() || !k.bytes().all(is_token_byte) {
+                        return Err("the name is not a valid HTTP header name");
+                    }
+                    if val.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+                        return Err("the value contains a line break");
+                    }
+                    Ok((k, val))
+                });
                 match parsed {
                     Ok((k, val)) => {
                         out.retain(|(o, _)| !o.eq_ignore_ascii_case(&k));
@@ -466,7 +505,14 @@ pub(crate) fn random_uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -475,8 +521,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn parse(vars: &[(&str, &str)]) -> (Config, Vec<String>) {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -493,14 +541,20 @@ mod tests {
         assert_eq!(c.service_instance_id.len(), 36);
         assert_eq!(&c.service_instance_id[14..15], "4");
         assert_eq!(c.temporality, TemporalityPreference::Cumulative);
-        assert_eq!(c.histogram_aggregation, HistogramAggregation::ExplicitBucket);
+        assert_eq!(
+            c.histogram_aggregation,
+            HistogramAggregation::ExplicitBucket
+        );
         assert!(c.headers.is_empty() && c.resource_attributes.is_empty());
         assert!(!c.gzip && c.certificate.is_none());
     }
 
     #[test]
     fn instance_ids_differ() {
-        assert_ne!(parse(&[]).0.service_instance_id, parse(&[]).0.service_instance_id);
+        assert_ne!(
+            parse(&[]).0.service_instance_id,
+            parse(&[]).0.service_instance_id
+        );
     }
 
     #[test]
@@ -512,11 +566,20 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "https://m:2/x"),
         ]);
         assert_eq!(c.endpoint, "https://m:2/x");
-        for bad in ["not a url", "ftp://h/x", "http://", "localhost:9090", "http://h:99999999/"] {
+        for bad in [
+            "not a url",
+            "ftp://h/x",
+            "http://",
+            "localhost:9090",
+            "http://h:99999999/",
+        ] {
             let (c, msgs) = parse(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", bad)]);
             assert_eq!(c.endpoint, DEFAULT_ENDPOINT, "{bad}");
             assert_eq!(msgs.len(), 1, "{bad}: {msgs:?}");
-            assert!(msgs[0].starts_with("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="), "{msgs:?}");
+            assert!(
+                msgs[0].starts_with("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="),
+                "{msgs:?}"
+            );
             assert!(msgs[0].contains(DEFAULT_ENDPOINT), "{msgs:?}");
         }
     }
@@ -549,31 +612,52 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "300"),
         ]);
         assert_eq!(c.request_timeout, Duration::from_millis(300));
-        for bad in ["abc", "-5", "0", "1.5", "99999999999999999999999", "86400001"] {
+        for bad in [
+            "abc",
+            "-5",
+            "0",
+            "1.5",
+            "99999999999999999999999",
+            "86400001",
+        ] {
             let (c, msgs) = parse(&[("OTEL_METRIC_EXPORT_INTERVAL", bad)]);
             assert_eq!(c.interval, DEFAULT_INTERVAL, "{bad}");
             assert_eq!(msgs.len(), 1, "{bad}");
-            assert!(msgs[0].contains("OTEL_METRIC_EXPORT_INTERVAL") && msgs[0].contains("15000 ms"));
+            assert!(
+                msgs[0].contains("OTEL_METRIC_EXPORT_INTERVAL") && msgs[0].contains("15000 ms")
+            );
         }
     }
 
     #[test]
     fn empty_values_are_reported_and_ignored() {
-        let (c, msgs) = parse(&[("OTEL_SERVICE_NAME", ""), ("OTEL_METRIC_EXPORT_INTERVAL", " ")]);
+        let (c, msgs) = parse(&[
+            ("OTEL_SERVICE_NAME", ""),
+            ("OTEL_METRIC_EXPORT_INTERVAL", " "),
+        ]);
         assert_eq!(c.service_name, "monarch");
         assert_eq!(msgs.len(), 2);
-        assert!(msgs[0].contains("OTEL_METRIC_EXPORT_INTERVAL is set but empty"), "{msgs:?}");
+        assert!(
+            msgs[0].contains("OTEL_METRIC_EXPORT_INTERVAL is set but empty"),
+            "{msgs:?}"
+        );
     }
 
     #[test]
     fn resource() {
         let (c, msgs) = parse(&[
-            ("OTEL_RESOURCE_ATTRIBUTES", "region=eu%2Cwest,host.name=a%3Db, broken ,service.name=x,k=%zz"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "region=eu%2Cwest,host.name=a%3Db, broken ,service.name=x,k=%zz",
+            ),
             ("OTEL_SERVICE_INSTANCE_ID", "i-1"),
         ]);
         assert_eq!(
             c.resource_attributes,
-            [("region".into(), "eu,west".into()), ("host.name".into(), "a=b".into())]
+            [
+                ("region".into(), "eu,west".into()),
+                ("host.name".into(), "a=b".into())
+            ]
         );
         assert_eq!(c.service_name, "x");
         assert_eq!(c.service_instance_id, "i-1");
@@ -592,13 +676,15 @@ mod tests {
             ("Delta", TemporalityPreference::Delta),
             ("lowmemory", TemporalityPreference::LowMemory),
         ] {
-            let (c, msgs) =
-                parse(&[("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", v)]);
+            let (c, msgs) = parse(&[("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", v)]);
             assert_eq!(c.temporality, t);
             let warned = msgs.iter().any(|m| m.contains("otlp-deltatocumulative"));
             assert_eq!(warned, t != TemporalityPreference::Cumulative);
         }
-        let (c, msgs) = parse(&[("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "weekly")]);
+        let (c, msgs) = parse(&[(
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "weekly",
+        )]);
         assert_eq!(c.temporality, TemporalityPreference::Cumulative);
         assert!(msgs[0].contains("cumulative, delta, lowmemory"));
     }
@@ -606,12 +692,21 @@ mod tests {
     #[test]
     fn headers_never_echo_values() {
         let (c, msgs) = parse(&[
-            ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Basic%20c2VjcmV0,x-a=1"),
-            ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "X-A=2,bad header=sekrit,novalue"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "Authorization=Basic%20c2VjcmV0,x-a=1",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+                "X-A=2,bad header=sekrit,novalue",
+            ),
         ]);
         assert_eq!(
             c.headers,
-            [("Authorization".into(), "Basic c2VjcmV0".into()), ("X-A".into(), "2".into())]
+            [
+                ("Authorization".into(), "Basic c2VjcmV0".into()),
+                ("X-A".into(), "2".into())
+            ]
         );
         assert_eq!(msgs.len(), 2);
         for m in &msgs {
@@ -635,7 +730,10 @@ mod tests {
         }
         let (c, msgs) = parse(&[("HYPERACTOR_OTEL_BACKEND", "graphite")]);
         assert!(c.export_enabled);
-        assert!(msgs[0].contains("HYPERACTOR_OTEL_BACKEND=\"graphite\"") && msgs[0].contains("none, off"));
+        assert!(
+            msgs[0].contains("HYPERACTOR_OTEL_BACKEND=\"graphite\"")
+                && msgs[0].contains("none, off")
+        );
         let (c, msgs) = parse(&[("OTEL_SDK_DISABLED", "yes")]);
         assert!(c.export_enabled);
         assert_eq!(msgs.len(), 1);
@@ -644,11 +742,17 @@ mod tests {
     #[test]
     fn histogram_aggregation_and_compression() {
         let (c, msgs) = parse(&[
-            ("OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "base2_exponential_bucket_histogram"),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+                "base2_exponential_bucket_histogram",
+            ),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
         ]);
         assert!(msgs.is_empty());
-        assert_eq!(c.histogram_aggregation, HistogramAggregation::Base2Exponential);
+        assert_eq!(
+            c.histogram_aggregation,
+            HistogramAggregation::Base2Exponential
+        );
         assert!(c.gzip);
         let (c, msgs) = parse(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd")]);
         assert!(!c.gzip && msgs.len() == 1);

@@ -56,11 +56,13 @@ pub use registry::{
 pub use storage::DEFAULT_CARDINALITY_LIMIT;
 
 /// Default buckets of a histogram with unit `s` (Prometheus's defaults).
-pub const DEFAULT_SECONDS_BUCKETS: &[f64] =
-    &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub const DEFAULT_SECONDS_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 /// Default buckets of a histogram with unit `ms`.
-pub const DEFAULT_MILLISECONDS_BUCKETS: &[f64] =
-    &[5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0];
+pub const DEFAULT_MILLISECONDS_BUCKETS: &[f64] = &[
+    5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+];
 /// Default buckets of any other histogram (OpenTelemetry's defaults).
 pub const DEFAULT_BUCKETS: &[f64] = &[
     0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,

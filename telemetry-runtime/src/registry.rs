@@ -210,8 +210,10 @@ pub fn catalog() -> Catalog {
 }
 
 pub(crate) fn build_catalog() -> Catalog {
-    let mut metrics: Vec<&'static Metadata> =
-        TELEMETRY_RUNTIME_INSTRUMENTS.iter().map(|i| &i.meta).collect();
+    let mut metrics: Vec<&'static Metadata> = TELEMETRY_RUNTIME_INSTRUMENTS
+        .iter()
+        .map(|i| &i.meta)
+        .collect();
     metrics.sort_by(|a, b| (a.name, a.location).cmp(&(b.name, b.location)));
     let conflicts = find_conflicts(&metrics);
     Catalog { metrics, conflicts }

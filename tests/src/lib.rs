@@ -1,1 +1,348 @@
-//! End-to-end tests; the shared harness is in `src/backend.rs`.
+//! The end-to-end test harness: a real OTLP backend, and PromQL queries
+//! that poll with a deadline.
+//!
+//! Backend selection, in order:
+//! 1. `TELEMETRY_TEST_VM_URL`: a VictoriaMetrics that `scripts/test.sh`
+//!    started for the whole run (started with `-opentelemetry.usePrometheusNaming`);
+//! 2. `PROMETHEUS_BIN`: a Prometheus 3.x with the OTLP receiver, started by
+//!    this process with `examples/prometheus.yml`;
+//! 3. otherwise a VictoriaMetrics started by this process (installed by
+//!    `scripts/vm-install.sh` if needed).
+//!
+//! A backend this process starts dies with it (`PR_SET_PDEATHSIG`).
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for data to show up.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// One series of a query result: its labels and its value.
+pub type Sample = (BTreeMap<String, String>, f64);
+
+/// Which server is behind the harness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// VictoriaMetrics with Prometheus naming.
+    Victoria,
+    /// Prometheus 3.x with `--web.enable-otlp-receiver`.
+    Prometheus,
+}
+
+/// A running backend.
+#[derive(Debug)]
+pub struct Backend {
+    /// Base URL (PromQL API under `/api/v1/query`).
+    pub url: String,
+    /// Which server it is.
+    pub kind: Kind,
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+impl Backend {
+    /// The OTLP metrics endpoint.
+    pub fn otlp_endpoint(&self) -> String {
+        match self.kind {
+            Kind::Victoria => format!("{}/opentelemetry/v1/metrics", self.url),
+            Kind::Prometheus => format!("{}/api/v1/otlp/v1/metrics", self.url),
+        }
+    }
+
+    /// The label that carries `service.instance.id`.
+    pub fn instance_label(&self) -> &'static str {
+        match self.kind {
+            Kind::Victoria => "service_instance_id",
+            Kind::Prometheus => "instance",
+        }
+    }
+
+    /// The label that carries `service.name`.
+    pub fn job_label(&self) -> &'static str {
+        match self.kind {
+            Kind::Victoria => "service_name",
+            Kind::Prometheus => "job",
+        }
+    }
+
+    /// A PromQL query that yields the series carrying resource attribute
+    /// `key` (Prometheus keeps them on `target_info`).
+    pub fn resource_query(&self, instance: &str, metric: &str) -> String {
+        match self.kind {
+            Kind::Victoria => format!("{metric}{{{}=\"{instance}\"}}", self.instance_label()),
+            Kind::Prometheus => format!("target_info{{instance=\"{instance}\"}}"),
+        }
+    }
+
+    /// Runs an instant query; returns each series' labels and value.
+    pub fn query(&self, promql: &str) -> Result<Vec<Sample>, String> {
+        if self.kind == Kind::Victoria {
+            // Make just-ingested samples searchable now, not in a few seconds.
+            let _ = ureq::get(format!("{}/internal/force_flush", self.url)).call();
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+            + 1.0;
+        let mut resp = ureq::get(format!("{}/api/v1/query", self.url))
+            .query("query", promql)
+            .query("time", format!("{now:.3}"))
+            .call()
+            .map_err(|e| format!("query {promql}: {e}"))?;
+        let body: Value = serde_json::from_str(
+            &resp
+                .body_mut()
+                .read_to_string()
+                .map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        if body["status"] != "success" {
+            return Err(format!("query {promql}: {body}"));
+        }
+        let mut out = Vec::new();
+        for r in body["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let labels = r["metric"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let v: f64 = match &r["value"][1] {
+                Value::String(s) => s.parse().unwrap_or(f64::NAN),
+                _ => f64::NAN,
+            };
+            out.push((labels, v));
+        }
+        Ok(out)
+    }
+
+    /// Polls `promql` until it yields exactly one series whose value is
+    /// `expected`, and returns that series' labels. Panics with what it saw
+    /// last when `DEADLINE` passes.
+    pub fn wait_for_value(&self, promql: &str, expected: f64) -> BTreeMap<String, String> {
+        self.wait_until(promql, |r| r.len() == 1 && r[0].1 == expected)
+            .remove(0)
+            .0
+    }
+
+    /// Polls `promql` until `done` holds for the result; returns it.
+    pub fn wait_until(&self, promql: &str, done: impl Fn(&[Sample]) -> bool) -> Vec<Sample> {
+        let deadline = Instant::now() + DEADLINE;
+        let mut last = Err("never queried".to_owned());
+        let mut pause = Duration::from_millis(20);
+        while Instant::now() < deadline {
+            last = self.query(promql);
+            if let Ok(r) = &last {
+                if done(r) {
+                    return r.clone();
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+        panic!("{promql}: condition not met within {DEADLINE:?}; last result: {last:?}");
+    }
+}
+
+/// The backend of this test process, started or attached on first use.
+pub fn backend() -> &'static Backend {
+    static B: OnceLock<Backend> = OnceLock::new();
+    B.get_or_init(|| {
+        if let Ok(url) = std::env::var("TELEMETRY_TEST_VM_URL") {
+            return Backend {
+                url,
+                kind: Kind::Victoria,
+            };
+        }
+        if let Ok(bin) = std::env::var("PROMETHEUS_BIN") {
+            return spawn_prometheus(&bin);
+        }
+        spawn_victoria()
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "telemetry-{tag}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Starts `cmd` from a thread that lives as long as the process, so that
+/// `PR_SET_PDEATHSIG` (tied to the creating thread) kills the child only
+/// when this process dies.
+fn spawn_for_life(mut cmd: Command) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe and touches no shared state.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc_prctl_pdeathsig();
+                Ok(())
+            });
+        }
+        let child = cmd.spawn();
+        let ok = child.is_ok();
+        tx.send(child.map(|_| ()).map_err(|e| e.to_string()))
+            .unwrap();
+        if ok {
+            loop {
+                std::thread::park();
+            }
+        }
+    });
+    rx.recv().unwrap().expect("could not start the backend");
+}
+
+fn libc_prctl_pdeathsig() {
+    extern "C" {
+        fn prctl(option: i32, ...) -> i32;
+    }
+    const PR_SET_PDEATHSIG: i32 = 1;
+    const SIGKILL: i32 = 9;
+    // SAFETY: plain syscall wrapper with integer arguments.
+    unsafe {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+    }
+}
+
+fn wait_healthy(url: &str, path: &str) {
+    let deadline = Instant::now() + DEADLINE;
+    while Instant::now() < deadline {
+        if let Ok(r) = ureq::get(format!("{url}{path}")).call() {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("backend at {url} did not become healthy within {DEADLINE:?}");
+}
+
+fn spawn_victoria() -> Backend {
+    let out = Command::new(repo_root().join("scripts/vm-install.sh"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/vm-install.sh");
+    assert!(out.status.success(), "scripts/vm-install.sh failed");
+    let bin = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    let port = free_port();
+    let data = temp_dir("vm");
+    let mut cmd = Command::new(bin);
+    cmd.args(victoria_flags())
+        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+        .arg(format!("-storageDataPath={}", data.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    spawn_for_life(cmd);
+    let url = format!("http://127.0.0.1:{port}");
+    wait_healthy(&url, "/health");
+    Backend {
+        url,
+        kind: Kind::Victoria,
+    }
+}
+
+/// Flags VictoriaMetrics runs with in tests (also used by `scripts/test.sh`).
+pub fn victoria_flags() -> [&'static str; 5] {
+    [
+        "-search.latencyOffset=0s",
+        "-search.disableCache",
+        "-storage.minFreeDiskSpaceBytes=0",
+        "-opentelemetry.usePrometheusNaming",
+        "-opentelemetry.promoteScopeMetadata=false",
+    ]
+}
+
+fn spawn_prometheus(bin: &str) -> Backend {
+    let port = free_port();
+    let data = temp_dir("prom");
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!(
+        "--config.file={}",
+        repo_root().join("examples/prometheus.yml").display()
+    ))
+    .arg(format!("--storage.tsdb.path={}", data.display()))
+    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+    .arg("--web.enable-otlp-receiver")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    spawn_for_life(cmd);
+    let url = format!("http://127.0.0.1:{port}");
+    wait_healthy(&url, "/-/ready");
+    Backend {
+        url,
+        kind: Kind::Prometheus,
+    }
+}
+
+/// Points this process's telemetry pipeline at the backend, with a random
+/// instance id and a short export interval, before anything records.
+/// Returns the instance id. Call it first in every test of a binary.
+pub fn setup() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let b = backend();
+        let id = format!("test-{}-{}", std::process::id(), free_port());
+        // SAFETY (edition 2021: safe fn): done once, before the pipeline
+        // reads the environment, which happens after this returns.
+        std::env::set_var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", b.otlp_endpoint());
+        std::env::set_var("OTEL_SERVICE_INSTANCE_ID", &id);
+        std::env::set_var("OTEL_SERVICE_NAME", "e2e");
+        std::env::set_var(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment=test,team=obs%2Cinfra",
+        );
+        std::env::set_var("OTEL_METRIC_EXPORT_INTERVAL", "500");
+        std::env::set_var("OTEL_METRIC_EXPORT_TIMEOUT", "5000");
+        id
+    })
+}
+
+/// Environment for a child process that exports to the backend.
+pub fn child_env(instance: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT".into(),
+            backend().otlp_endpoint(),
+        ),
+        ("OTEL_SERVICE_INSTANCE_ID".into(), instance.into()),
+        ("OTEL_SERVICE_NAME".into(), "e2e-child".into()),
+        // Long interval: only the exit flush can deliver.
+        ("OTEL_METRIC_EXPORT_INTERVAL".into(), "3600000".into()),
+    ]
+}

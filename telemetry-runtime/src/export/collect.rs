@@ -12,9 +12,8 @@ use opentelemetry_proto::tonic::common::v1::{
     any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue as PbKeyValue,
 };
 use opentelemetry_proto::tonic::metrics::v1::{
-    metric, number_data_point, AggregationTemporality, Gauge as PbGauge,
-    Histogram as PbHistogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics,
-    ScopeMetrics, Sum,
+    metric, number_data_point, AggregationTemporality, Gauge as PbGauge, Histogram as PbHistogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::collections::{BTreeMap, HashMap};
@@ -70,13 +69,22 @@ impl Collector {
         self.acked_time = Some(self.pending_time);
     }
 
-    fn metric(&mut self, cfg: &Config, insts: &[&'static registry::Instrument], now: u64) -> Metric {
+    fn metric(
+        &mut self,
+        cfg: &Config,
+        insts: &[&'static registry::Instrument],
+        now: u64,
+    ) -> Metric {
         let meta: &Metadata = &insts[0].meta;
-        let delta = match (cfg.temporality, meta.kind) {
-            (TemporalityPreference::Cumulative, _) | (_, InstrumentKind::Gauge) => false,
-            (TemporalityPreference::LowMemory, InstrumentKind::UpDownCounter) => false,
-            _ => true,
-        };
+        let delta = !matches!(
+            (cfg.temporality, meta.kind),
+            (TemporalityPreference::Cumulative, _)
+                | (_, InstrumentKind::Gauge)
+                | (
+                    TemporalityPreference::LowMemory,
+                    InstrumentKind::UpDownCounter
+                )
+        );
         let mut points: Vec<(Vec<PbKeyValue>, Vec<u64>, u64)> = Vec::new();
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         let merge = insts.len() > 1;
@@ -117,22 +125,20 @@ impl Collector {
             AggregationTemporality::Cumulative
         } as i32;
         let data = match meta.kind {
-            InstrumentKind::Counter | InstrumentKind::UpDownCounter => {
-                metric::Data::Sum(Sum {
-                    data_points: points
-                        .into_iter()
-                        .map(|(attributes, raw, start)| NumberDataPoint {
-                            attributes,
-                            start_time_unix_nano: start_of(start),
-                            time_unix_nano: now,
-                            value: Some(number_data_point::Value::AsInt(raw[0] as i64)),
-                            ..Default::default()
-                        })
-                        .collect(),
-                    aggregation_temporality: temporality,
-                    is_monotonic: meta.kind == InstrumentKind::Counter,
-                })
-            }
+            InstrumentKind::Counter | InstrumentKind::UpDownCounter => metric::Data::Sum(Sum {
+                data_points: points
+                    .into_iter()
+                    .map(|(attributes, raw, start)| NumberDataPoint {
+                        attributes,
+                        start_time_unix_nano: start_of(start),
+                        time_unix_nano: now,
+                        value: Some(number_data_point::Value::AsInt(raw[0] as i64)),
+                        ..Default::default()
+                    })
+                    .collect(),
+                aggregation_temporality: temporality,
+                is_monotonic: meta.kind == InstrumentKind::Counter,
+            }),
             InstrumentKind::Gauge => metric::Data::Gauge(PbGauge {
                 data_points: points
                     .into_iter()
@@ -181,7 +187,9 @@ impl Collector {
     fn read(&mut self, s: &Series, kind: InstrumentKind, words: usize, delta: bool) -> Vec<u64> {
         let mut raw: Vec<u64> = (0..words)
             .map(|w| match (kind, w) {
-                (InstrumentKind::Gauge, _) => s.cells.at(0, 0).load(std::sync::atomic::Ordering::Relaxed),
+                (InstrumentKind::Gauge, _) => {
+                    s.cells.at(0, 0).load(std::sync::atomic::Ordering::Relaxed)
+                }
                 (InstrumentKind::Histogram, w) if w == words - 1 => s.cells.sum_f64(w).to_bits(),
                 _ => s.cells.sum_u64(w),
             })
@@ -288,10 +296,16 @@ pub(crate) fn any_value(v: &Value) -> AnyValue {
 pub(crate) fn resource(cfg: &Config) -> Resource {
     let mut attrs: Vec<(String, String)> = vec![
         ("service.name".into(), cfg.service_name.clone()),
-        ("service.instance.id".into(), cfg.service_instance_id.clone()),
+        (
+            "service.instance.id".into(),
+            cfg.service_instance_id.clone(),
+        ),
         ("telemetry.sdk.name".into(), "telemetry-runtime".into()),
         ("telemetry.sdk.language".into(), "rust".into()),
-        ("telemetry.sdk.version".into(), env!("CARGO_PKG_VERSION").into()),
+        (
+            "telemetry.sdk.version".into(),
+            env!("CARGO_PKG_VERSION").into(),
+        ),
     ];
     for (k, v) in &cfg.resource_attributes {
         attrs.retain(|(o, _)| o != k);

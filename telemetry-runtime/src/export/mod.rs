@@ -14,7 +14,9 @@ use crate::registry;
 use collect::Collector;
 use opentelemetry_sdk::metrics::data::ResourceMetrics as SdkResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
-use opentelemetry_sdk::metrics::{ManualReader, Pipeline as SdkPipeline, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::metrics::{
+    ManualReader, Pipeline as SdkPipeline, SdkMeterProvider, Temporality,
+};
 use prost::Message;
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -138,7 +140,11 @@ fn start() -> Option<Pipeline> {
         TemporalityPreference::Delta => Temporality::Delta,
         TemporalityPreference::LowMemory => Temporality::LowMemory,
     };
-    let reader = Arc::new(ManualReader::builder().with_temporality(temporality).build());
+    let reader = Arc::new(
+        ManualReader::builder()
+            .with_temporality(temporality)
+            .build(),
+    );
     let provider = SdkMeterProvider::builder()
         .with_reader(SharedReader(reader.clone()))
         .build();
@@ -157,7 +163,9 @@ fn start() -> Option<Pipeline> {
     }
     // SAFETY: `at_exit` is a plain `extern "C" fn()` that never unwinds.
     if unsafe { libc::atexit(at_exit) } != 0 {
-        diag::warn(format_args!("could not register the exit flush; call telemetry_runtime::shutdown() before exiting"));
+        diag::warn(format_args!(
+            "could not register the exit flush; call telemetry_runtime::shutdown() before exiting"
+        ));
     }
     Some(Pipeline {
         config,
@@ -309,7 +317,9 @@ impl Pipeline {
         }
         let last = c.last.clone();
         drop(c);
-        let _ = self.provider.shutdown_with_timeout(Duration::from_millis(100));
+        let _ = self
+            .provider
+            .shutdown_with_timeout(Duration::from_millis(100));
         last.map_err(|f| ExportError::Failed(f.message))
     }
 }

@@ -67,7 +67,10 @@ impl Counter {
     /// Adds `value` to the series of `attributes` (in any order).
     #[inline]
     pub fn add(&'static self, value: u64, attributes: &[KeyValue]) {
-        self.series(attributes).cells.local(0).fetch_add(value, Relaxed);
+        self.series(attributes)
+            .cells
+            .local(0)
+            .fetch_add(value, Relaxed);
     }
 
     /// A handle to the series of `attributes`: its `add` takes no lock, does

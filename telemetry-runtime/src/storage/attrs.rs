@@ -137,7 +137,10 @@ mod tests {
         assert_eq!(hash_set(&a), hash_set(&b));
         assert!(set_eq(&a, &b));
         assert!(!set_eq(&a, &[KeyValue::new("m", "GET")]));
-        assert!(!set_eq(&a, &[KeyValue::new("m", "GET"), KeyValue::new("s", 201)]));
+        assert!(!set_eq(
+            &a,
+            &[KeyValue::new("m", "GET"), KeyValue::new("s", 201)]
+        ));
     }
 
     #[test]

@@ -115,7 +115,9 @@ impl Striped {
 
     /// Sum of word `i`, read as `f64` bits, over all stripes.
     pub(crate) fn sum_f64(&self, i: usize) -> f64 {
-        (0..self.stripes()).fold(0.0, |acc, s| acc + f64::from_bits(self.at(s, i).load(Relaxed)))
+        (0..self.stripes()).fold(0.0, |acc, s| {
+            acc + f64::from_bits(self.at(s, i).load(Relaxed))
+        })
     }
 
     /// Bytes of memory the cells take.

@@ -61,7 +61,10 @@ impl Series {
         std::mem::size_of::<Self>()
             + self.cells.heap_bytes()
             + self.attrs.len() * std::mem::size_of::<KeyValue>()
-            + self.raw.as_ref().map_or(0, |r| r.len() * std::mem::size_of::<KeyValue>())
+            + self
+                .raw
+                .as_ref()
+                .map_or(0, |r| r.len() * std::mem::size_of::<KeyValue>())
     }
 }
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, against a real backend: formatting, lints, unit
+# tests, doctests, end-to-end tests, and a build of the benchmarks.
+#
+# Backend: a VictoriaMetrics installed by scripts/vm-install.sh (nothing
+# system-wide) and started once for the run; or, with PROMETHEUS_BIN set to a
+# Prometheus 3.x built with the OTLP receiver, that Prometheus (each test
+# process starts its own, with examples/prometheus.yml).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+
+if [ -z "${PROMETHEUS_BIN:-}" ] && [ -z "${TELEMETRY_TEST_VM_URL:-}" ]; then
+  eval "$(scripts/vm-start.sh \
+    -opentelemetry.usePrometheusNaming \
+    -opentelemetry.promoteScopeMetadata=false)"
+  trap 'scripts/vm-stop.sh' EXIT
+  export TELEMETRY_TEST_VM_URL="$VM_URL"
+fi
+
+cargo test --workspace --all-targets
+cargo test --workspace --doc

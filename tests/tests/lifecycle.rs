@@ -1,0 +1,101 @@
+//! Lazy start and exit flush, each in a child process of its own: the
+//! values must reach the real backend with no init and no flush call.
+
+use std::process::Command;
+use tests::{backend, child_env};
+
+fn run(mode: &str) -> String {
+    let instance = format!("scenario-{mode}-{}", std::process::id());
+    let out = Command::new(env!("CARGO_BIN_EXE_scenario"))
+        .arg(mode)
+        .envs(child_env(&instance))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{mode}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    instance
+}
+
+fn assert_known(instance: &str) {
+    let b = backend();
+    let l = b.instance_label();
+    b.wait_for_value(
+        &format!("scenario_events_total{{{l}=\"{instance}\",phase=\"main\"}}"),
+        7.0,
+    );
+    b.wait_for_value(
+        &format!("scenario_size_bytes_count{{{l}=\"{instance}\"}}"),
+        3.0,
+    );
+    b.wait_for_value(
+        &format!("scenario_size_bytes_sum{{{l}=\"{instance}\"}}"),
+        555.0,
+    );
+    b.wait_for_value(
+        &format!("scenario_size_bytes_bucket{{{l}=\"{instance}\",le=\"100\"}}"),
+        2.0,
+    );
+}
+
+#[test]
+fn returning_from_main_still_exports() {
+    assert_known(&run("return"));
+}
+
+#[test]
+fn process_exit_still_exports() {
+    assert_known(&run("exit"));
+}
+
+#[test]
+fn first_record_inside_current_thread_tokio() {
+    assert_known(&run("tokio-current"));
+}
+
+#[test]
+fn first_record_inside_multi_thread_tokio() {
+    let instance = run("tokio-multi");
+    assert_known(&instance);
+    let l = backend().instance_label();
+    backend().wait_for_value(
+        &format!("scenario_events_total{{{l}=\"{instance}\",phase=\"task\"}}"),
+        4.0,
+    );
+}
+
+#[test]
+fn racing_first_records_initialise_once_and_lose_nothing() {
+    let instance = run("race");
+    let l = backend().instance_label();
+    backend().wait_for_value(
+        &format!("scenario_events_total{{{l}=\"{instance}\",phase=\"race\"}}"),
+        8000.0,
+    );
+    // One pipeline: exactly one instance id, one series.
+    let r = backend()
+        .query(&format!(
+            "count(scenario_events_total{{{l}=\"{instance}\"}})"
+        ))
+        .unwrap();
+    assert_eq!(r[0].1, 1.0);
+}
+
+#[test]
+fn disabled_backend_exits_at_once() {
+    let instance = format!("scenario-off-{}", std::process::id());
+    let out = Command::new(env!("CARGO_BIN_EXE_scenario"))
+        .arg("return")
+        .envs(child_env(&instance))
+        .env("HYPERACTOR_OTEL_BACKEND", "none")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
