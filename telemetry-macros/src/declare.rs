@@ -152,6 +152,7 @@ impl Declaration {
             cardinality_limit: None,
         };
         let mut seen: Vec<String> = Vec::new();
+        let mut unit_span = self.name.span();
         for opt in &self.options {
             let key = opt.key.to_string();
             if seen.contains(&key) {
@@ -163,7 +164,10 @@ impl Declaration {
             seen.push(key.clone());
             match key.as_str() {
                 "description" => shape.description = Some(lit_str(&opt.value, "description")?),
-                "unit" => shape.unit = lit_str(&opt.value, "unit")?,
+                "unit" => {
+                    shape.unit = lit_str(&opt.value, "unit")?;
+                    unit_span = opt.value.span();
+                }
                 "buckets" if self.kind == Kind::Histogram => {
                     shape.buckets = Some(parse_buckets(&opt.value)?)
                 }
@@ -204,7 +208,12 @@ impl Declaration {
             }
         }
         if let Err(msg) = check_name_for(&self.name.value(), self.kind, &shape.unit) {
-            return Err(syn::Error::new(self.name.span(), msg));
+            let span = if msg.starts_with("unknown unit") {
+                unit_span
+            } else {
+                self.name.span()
+            };
+            return Err(syn::Error::new(span, msg));
         }
         if shape.description.is_none() {
             shape.description = doc_string(&self.attrs);
