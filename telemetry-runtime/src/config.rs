@@ -121,6 +121,19 @@ impl Config {
     }
 }
 
+/// The process's configuration, read from the environment once; its
+/// messages are printed when it is first read.
+pub(crate) fn current() -> &'static Config {
+    static CURRENT: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+    CURRENT.get_or_init(|| {
+        let (config, msgs) = Config::from_env();
+        for m in &msgs {
+            crate::diag::warn(format_args!("{m}"));
+        }
+        config
+    })
+}
+
 struct Parser<'a> {
     get: &'a dyn Fn(&str) -> Option<String>,
     msgs: Vec<String>,

@@ -99,3 +99,51 @@ fn disabled_backend_exits_at_once() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn exponential_histograms_on_request() {
+    let instance = format!("scenario-exp-{}", std::process::id());
+    let out = Command::new(env!("CARGO_BIN_EXE_scenario"))
+        .arg("return")
+        .envs(child_env(&instance))
+        .env(
+            "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+            "base2_exponential_bucket_histogram",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let b = backend();
+    let l = b.instance_label();
+    b.wait_for_value(
+        &format!("scenario_size_bytes_count{{{l}=\"{instance}\"}}"),
+        3.0,
+    );
+    b.wait_for_value(
+        &format!("scenario_size_bytes_sum{{{l}=\"{instance}\"}}"),
+        555.0,
+    );
+    // No explicit `le` buckets were sent.
+    let r = b
+        .query(&format!(
+            "scenario_size_bytes_bucket{{{l}=\"{instance}\",le!=\"\"}}"
+        ))
+        .unwrap();
+    assert!(r.is_empty(), "{r:?}");
+    if b.kind == tests::Kind::Victoria {
+        // VictoriaMetrics turns exponential buckets into `vmrange` buckets:
+        // 5 lies in (2^(18/8), 2^(19/8)] = (4.757, 5.187].
+        b.wait_for_value(
+            &format!("scenario_size_bytes_bucket{{{l}=\"{instance}\",vmrange=\"4.757e+00...5.187e+00\"}}"),
+            1.0,
+        );
+        b.wait_for_value(
+            &format!("count(scenario_size_bytes_bucket{{{l}=\"{instance}\"}})"),
+            3.0,
+        );
+    }
+}

@@ -6,14 +6,17 @@
 
 use crate::config::{Config, TemporalityPreference};
 use crate::registry::{self, Catalog, InstrumentKind, Metadata};
-use crate::storage::table::{now_ns, Series};
+use crate::storage::exponential as exp;
+use crate::storage::table::{exponential_histograms, now_ns, Series};
 use opentelemetry::{Array, KeyValue, Value};
 use opentelemetry_proto::tonic::common::v1::{
     any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue as PbKeyValue,
 };
 use opentelemetry_proto::tonic::metrics::v1::{
-    metric, number_data_point, AggregationTemporality, Gauge as PbGauge, Histogram as PbHistogram,
-    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    exponential_histogram_data_point::Buckets, metric, number_data_point, AggregationTemporality,
+    ExponentialHistogram, ExponentialHistogramDataPoint, Gauge as PbGauge,
+    Histogram as PbHistogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics,
+    ScopeMetrics, Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::collections::{BTreeMap, HashMap};
@@ -88,7 +91,12 @@ impl Collector {
         let mut points: Vec<(Vec<PbKeyValue>, Vec<u64>, u64)> = Vec::new();
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         let merge = insts.len() > 1;
-        let words = words_of(meta);
+        let exponential = meta.kind == InstrumentKind::Histogram && exponential_histograms();
+        let words = match meta.kind {
+            InstrumentKind::Histogram if exponential => exp::WORDS,
+            InstrumentKind::Histogram => meta.buckets.len() + 2,
+            _ => 1,
+        };
         for inst in insts {
             let mut add = |attrs: Vec<PbKeyValue>, raw: Vec<u64>, start: u64| {
                 if merge {
@@ -150,6 +158,17 @@ impl Collector {
                     })
                     .collect(),
             }),
+            InstrumentKind::Histogram if exponential => {
+                metric::Data::ExponentialHistogram(ExponentialHistogram {
+                    data_points: points
+                        .into_iter()
+                        .map(|(attributes, raw, start)| {
+                            exponential_point(attributes, &raw, start_of(start), now)
+                        })
+                        .collect(),
+                    aggregation_temporality: temporality,
+                })
+            }
             InstrumentKind::Histogram => {
                 let nb = meta.buckets.len() + 1;
                 metric::Data::Histogram(PbHistogram {
@@ -212,10 +231,46 @@ impl Collector {
     }
 }
 
-fn words_of(meta: &Metadata) -> usize {
-    match meta.kind {
-        InstrumentKind::Histogram => meta.buckets.len() + 2,
-        _ => 1,
+/// Trims empty buckets off both ends: (offset, counts).
+fn trimmed(counts: &[u64]) -> (i32, Vec<u64>) {
+    match counts.iter().position(|c| *c != 0) {
+        None => (0, Vec::new()),
+        Some(first) => {
+            let last = counts.iter().rposition(|c| *c != 0).unwrap_or(first);
+            (exp::MIN_INDEX + first as i32, counts[first..=last].to_vec())
+        }
+    }
+}
+
+fn exponential_point(
+    attributes: Vec<PbKeyValue>,
+    raw: &[u64],
+    start: u64,
+    now: u64,
+) -> ExponentialHistogramDataPoint {
+    let pos = &raw[exp::POSITIVE..exp::POSITIVE + exp::BUCKETS];
+    let neg = &raw[exp::NEGATIVE..exp::NEGATIVE + exp::BUCKETS];
+    let zero = raw[exp::ZERO];
+    let count = zero + pos.iter().sum::<u64>() + neg.iter().sum::<u64>();
+    let (po, pc) = trimmed(pos);
+    let (no, nc) = trimmed(neg);
+    ExponentialHistogramDataPoint {
+        attributes,
+        start_time_unix_nano: start,
+        time_unix_nano: now,
+        count,
+        sum: Some(f64::from_bits(raw[exp::SUM])),
+        scale: exp::SCALE,
+        zero_count: zero,
+        positive: Some(Buckets {
+            offset: po,
+            bucket_counts: pc,
+        }),
+        negative: Some(Buckets {
+            offset: no,
+            bucket_counts: nc,
+        }),
+        ..Default::default()
     }
 }
 

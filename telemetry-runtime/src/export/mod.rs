@@ -8,7 +8,7 @@
 pub(crate) mod collect;
 pub(crate) mod transport;
 
-use crate::config::{Config, TemporalityPreference};
+use crate::config::{Config, HistogramAggregation, TemporalityPreference};
 use crate::diag;
 use crate::registry;
 use collect::Collector;
@@ -126,10 +126,7 @@ impl MetricReader for SharedReader {
 }
 
 fn start() -> Option<Pipeline> {
-    let (config, msgs) = Config::from_env();
-    for m in &msgs {
-        diag::warn(format_args!("{m}"));
-    }
+    let config = crate::config::current().clone();
     registry::report_conflicts(&registry::build_catalog());
     if !config.export_enabled {
         STATE.store(STOPPED, Ordering::Release);
@@ -145,9 +142,26 @@ fn start() -> Option<Pipeline> {
             .with_temporality(temporality)
             .build(),
     );
-    let provider = SdkMeterProvider::builder()
-        .with_reader(SharedReader(reader.clone()))
-        .build();
+    let mut builder = SdkMeterProvider::builder().with_reader(SharedReader(reader.clone()));
+    if config.histogram_aggregation == HistogramAggregation::Base2Exponential {
+        builder = builder.with_view(|i: &opentelemetry_sdk::metrics::Instrument| {
+            (i.kind() == opentelemetry_sdk::metrics::InstrumentKind::Histogram)
+                .then(|| {
+                    opentelemetry_sdk::metrics::Stream::builder()
+                        .with_aggregation(
+                            opentelemetry_sdk::metrics::Aggregation::Base2ExponentialHistogram {
+                                max_size: 160,
+                                max_scale: 20,
+                                record_min_max: true,
+                            },
+                        )
+                        .build()
+                        .ok()
+                })
+                .flatten()
+        });
+    }
+    let provider = builder.build();
     opentelemetry::global::set_meter_provider(provider.clone());
     let spawned = std::thread::Builder::new()
         .name("telemetry-export".into())

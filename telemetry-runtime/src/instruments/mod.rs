@@ -208,9 +208,10 @@ impl Histogram {
     /// Records `value` in the series of `attributes`.
     #[inline]
     pub fn record(&'static self, value: f64, attributes: &[KeyValue]) {
+        let table = self.inner.table();
         record_histogram(
-            self.series(attributes),
-            self.inner.metadata().buckets,
+            table.series(attributes),
+            table.exponential,
             value,
             self.inner.metadata(),
         );
@@ -220,6 +221,7 @@ impl Histogram {
     pub fn bind(&'static self, attributes: &[KeyValue]) -> BoundHistogram {
         BoundHistogram {
             series: self.series(attributes),
+            exponential: self.inner.table().exponential,
             meta: self.inner.metadata(),
         }
     }
@@ -229,6 +231,7 @@ impl Histogram {
 #[derive(Clone, Copy)]
 pub struct BoundHistogram {
     series: &'static Series,
+    exponential: bool,
     meta: &'static Metadata,
 }
 
@@ -236,15 +239,19 @@ impl BoundHistogram {
     /// Records `value`.
     #[inline(always)]
     pub fn record(&self, value: f64) {
-        record_histogram(self.series, self.meta.buckets, value, self.meta);
+        record_histogram(self.series, self.exponential, value, self.meta);
     }
 }
 
 #[inline(always)]
-pub(crate) fn record_histogram(series: &Series, bounds: &[f64], value: f64, meta: &Metadata) {
+pub(crate) fn record_histogram(series: &Series, exponential: bool, value: f64, meta: &Metadata) {
     if value.is_nan() {
         return nan_dropped(meta);
     }
+    if exponential {
+        return crate::storage::exponential::record(series, value);
+    }
+    let bounds = meta.buckets;
     // Bucket i holds (bounds[i-1], bounds[i]]: upper bounds are inclusive.
     let i = if bounds.len() <= 16 {
         bounds.iter().take_while(|b| **b < value).count()

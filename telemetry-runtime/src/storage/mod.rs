@@ -3,6 +3,7 @@
 
 pub(crate) mod attrs;
 pub(crate) mod cells;
+pub(crate) mod exponential;
 pub(crate) mod table;
 
 pub use table::DEFAULT_CARDINALITY_LIMIT;

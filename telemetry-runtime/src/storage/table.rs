@@ -68,6 +68,12 @@ impl Series {
     }
 }
 
+/// Whether histograms use exponential buckets in this process.
+pub(crate) fn exponential_histograms() -> bool {
+    crate::config::current().histogram_aggregation
+        == crate::config::HistogramAggregation::Base2Exponential
+}
+
 pub(crate) fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -79,6 +85,8 @@ pub(crate) struct Table {
     meta: &'static Metadata,
     words: usize,
     stripes: usize,
+    /// Whether this histogram uses exponential buckets.
+    pub(crate) exponential: bool,
     /// The series without attributes; also the zero point of an instrument
     /// that was declared but never recorded.
     pub(crate) unlabelled: Series,
@@ -90,7 +98,9 @@ pub(crate) struct Table {
 
 impl Table {
     pub(crate) fn new(meta: &'static Metadata) -> Self {
+        let exponential = meta.kind == InstrumentKind::Histogram && exponential_histograms();
         let (words, stripes) = match meta.kind {
+            InstrumentKind::Histogram if exponential => (super::exponential::WORDS, stripe_count()),
             InstrumentKind::Counter | InstrumentKind::UpDownCounter => (1, stripe_count()),
             // A gauge's last value is one word: striping would make "last" ambiguous.
             InstrumentKind::Gauge => (1, 1),
@@ -101,6 +111,7 @@ impl Table {
             meta,
             words,
             stripes,
+            exponential,
             unlabelled: Series::new(&[], 0, words, stripes),
             slots: OnceLock::new(),
             len: AtomicUsize::new(0),
