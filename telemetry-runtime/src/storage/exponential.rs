@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn indexes_match_the_logarithm() {
-        for v in [0.001, 0.0123, 0.3, 1.5, 3.0, 7.77, 100.0, 12345.6] {
+        for v in [0.001f64, 0.0123, 0.3, 1.5, 3.0, 7.77, 100.0, 12345.6] {
             let expected = (v.log2() * 8.0).ceil() as i32 - 1;
             assert_eq!(index(v), expected, "{v}");
         }
