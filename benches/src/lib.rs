@@ -1,0 +1,1 @@
+//! Benchmarks of telemetry-runtime and its peers.
