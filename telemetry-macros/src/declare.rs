@@ -267,6 +267,7 @@ pub(crate) fn metadata_tokens(
     name: &str,
     shape: &Shape,
     const_attrs: TokenStream,
+    zero_series: TokenStream,
     span: Span,
 ) -> TokenStream {
     let kind_ident = Ident::new(kind.ident(), Span::call_site());
@@ -292,6 +293,7 @@ pub(crate) fn metadata_tokens(
             },
             cardinality_limit: #limit,
             const_attributes: #const_attrs,
+            zero_series: #zero_series,
         }
     }
 }
@@ -318,6 +320,7 @@ pub(crate) fn expand(d: Declaration) -> syn::Result<TokenStream> {
         &d.name.value(),
         &shape,
         quote!(&[]),
+        quote!(&[&[]]),
         d.ident.span(),
     );
     let Declaration {

@@ -7,6 +7,7 @@
 use proc_macro::TokenStream;
 
 mod declare;
+mod metered;
 mod names;
 
 /// Expands the `declare_static_*!` macros of `telemetry-runtime`.
@@ -17,4 +18,11 @@ pub fn declare_static(input: TokenStream) -> TokenStream {
         Ok(ts) => ts.into(),
         Err(e) => e.to_compile_error().into(),
     }
+}
+
+/// Meters a function, a method or every method of an impl block. Use it
+/// through `telemetry_runtime::metered`, which documents it.
+#[proc_macro_attribute]
+pub fn metered(attr: TokenStream, item: TokenStream) -> TokenStream {
+    metered::metered(attr.into(), item.into()).into()
 }

@@ -36,6 +36,7 @@ mod config;
 mod diag;
 mod export;
 mod instruments;
+mod metered;
 mod registry;
 mod storage;
 
@@ -49,6 +50,7 @@ pub use instruments::{
     BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter, Counter, Gauge, Histogram,
     UpDownCounter,
 };
+pub use metered::DEFAULT_DURATION_BUCKETS;
 pub use opentelemetry::KeyValue;
 pub use registry::{
     catalog, storage_stats, Catalog, Conflict, InstrumentKind, Location, Metadata, StorageStats,
@@ -127,10 +129,111 @@ macro_rules! declare_static_histogram {
     ($($tt:tt)*) => { $crate::__private::declare_static! { $crate; Histogram; $($tt)* } };
 }
 
+/// Meters a function, a method, or every method of an impl block.
+///
+/// Each annotated function gets one statically registered call site (it
+/// is in [`catalog()`] and exported as zero before the first call) feeding
+/// three shared metrics, labelled `function` (the function's name, or
+/// `Type::method` for methods of a metered impl block) and `module`:
+///
+/// | metric | kind | extra label |
+/// |---|---|---|
+/// | `function_calls_total` | counter | `result` |
+/// | `function_call_duration_seconds` | histogram, 1 µs to 60 s ([`DEFAULT_DURATION_BUCKETS`]) | `result` |
+/// | `function_calls_in_flight` | up-down counter | |
+///
+/// `result` is `error` when the function returns `Err(_)`, for any
+/// `Result`, including one behind an alias such as `io::Result`. It is
+/// `panic` when the call unwinds: the call and its duration are still
+/// recorded, and in-flight goes back down. It is `cancelled` when a future
+/// is dropped before it completes. Otherwise it is `ok`.
+///
+/// ```
+/// use telemetry_runtime::metered;
+///
+/// #[metered]
+/// fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {
+///     s.parse()
+/// }
+///
+/// struct Cart;
+///
+/// #[metered(labels(tier = "gold"))]
+/// impl Cart {
+///     fn add(&mut self, _item: u32) {}
+///
+///     #[metered(name = "checkout", buckets = [0.01, 0.1, 1.0], histogram = "checkout_duration_seconds")]
+///     async fn checkout(&self) -> Result<(), String> { Ok(()) }
+///
+///     #[metered(skip)]
+///     fn len(&self) -> usize { 0 }
+/// }
+///
+/// assert_eq!(parse("42"), Ok(42));
+/// assert!(parse("x").is_err());
+/// Cart.add(1);
+/// let sites: Vec<_> = telemetry_runtime::catalog()
+///     .get("function_calls_total")
+///     .flat_map(|m| m.const_attributes.iter().filter(|(k, _)| *k == "function").map(|(_, v)| *v))
+///     .collect();
+/// assert!(sites.contains(&"parse") && sites.contains(&"Cart::add") && sites.contains(&"checkout"));
+/// assert!(!sites.contains(&"Cart::len"));
+/// ```
+///
+/// # Options
+///
+/// - `name = "checkout"`: the `function` label value.
+/// - `labels(tier = "gold", region = "eu")`: extra static labels on all
+///   three metrics. `function`, `module` and `result` are reserved.
+/// - `buckets = [..]` with `histogram = "name_seconds"`: other buckets. A
+///   histogram name has one bucket layout, so other buckets need their own
+///   histogram name.
+/// - `without(calls, duration, in_flight)`: leaves those metrics out. Any
+///   subset is allowed.
+/// - `crate = path`: where `telemetry_runtime` is, when it is re-exported
+///   under another name (default `::telemetry_runtime`).
+/// - `skip`: on a method of a metered impl block, opts it out. On such a
+///   method, `#[metered(..)]` options override the block's, and labels
+///   add to them.
+///
+/// Any other option is a compile error on its token, listing the allowed
+/// ones. `const fn` is rejected.
+///
+/// # What is timed
+///
+/// - Sync functions: the call. The body runs in a closure that is called at
+///   once, so `return` and `?` keep their meaning.
+/// - `#[track_caller]` functions: the caller's location is preserved,
+///   because the body is not moved into a closure. Instead, `return` and
+///   `?` are rewritten into a `break` out of a labelled block. A `return`
+///   hidden inside a macro (such as `anyhow::bail!`) leaves the function
+///   directly, and is counted as `error`.
+/// - `async fn`, including native `async fn` in traits: the whole future,
+///   from its first poll to completion.
+/// - `#[async_trait]` methods: the same. The boxed future's inner async
+///   block is metered, not the creation of the box. This works with
+///   `#[metered]` placed above or below `#[async_trait]`.
+/// - `-> impl Future` functions: the body runs at the call. The returned
+///   future is then wrapped, so the duration runs from the call to the
+///   future's completion. A future with an `Unpin` bound cannot be wrapped:
+///   only its creation is timed.
+/// - A future dropped before completion is counted with `result="cancelled"`,
+///   and in-flight goes back down.
+///
+/// Per call the hot path reads the clock twice (`quanta`, the TSC where it
+/// is reliable) and does three relaxed atomic operations on this thread's
+/// cells. There is no lock, no hashing and no allocation.
+/// `function_calls_total` and `function_calls_in_flight` are derived from
+/// the same cells at export time.
+pub use telemetry_macros::metered;
+
 /// Items the macros expand to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::registry::{Instrument, TELEMETRY_RUNTIME_INSTRUMENTS};
+    pub use crate::metered::{
+        Branch, CallSite, FromResidual, Guard, Probe, ProbeOther, ProbeResult, RESULT_ZERO_SERIES,
+    };
+    pub use crate::registry::{Instrument, Source, TELEMETRY_RUNTIME_INSTRUMENTS};
     pub use crate::{InstrumentKind, Location, Metadata};
     pub use linkme;
     pub use telemetry_macros::declare_static;

@@ -85,6 +85,25 @@ pub struct Metadata {
     /// Attributes added to every series of this declaration (for example the
     /// `function` and `module` labels of a metered function).
     pub const_attributes: &'static [(&'static str, &'static str)],
+    /// Attribute sets exported as zero before anything is recorded (for
+    /// example `result="ok"`, `"error"`, `"panic"` of a metered function),
+    /// so that `rate()` works from the first export. `&[&[]]` for one
+    /// unlabelled zero point.
+    pub zero_series: &'static [&'static [(&'static str, &'static str)]],
+}
+
+/// Where an instrument's values come from.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub enum Source {
+    /// Its own storage.
+    Own,
+    /// A counter whose series are the counts of a histogram's series (the
+    /// calls of a metered function are the count of its durations).
+    CountOf(&'static Instrument),
+    /// An up-down counter: entries (a counter's total) minus the count of
+    /// a histogram's series (calls in flight).
+    EnteredMinusCount(&'static Instrument, &'static Instrument),
 }
 
 /// The untyped core of every instrument: its metadata and, from its first
@@ -92,6 +111,7 @@ pub struct Metadata {
 #[doc(hidden)]
 pub struct Instrument {
     pub(crate) meta: Metadata,
+    pub(crate) source: Source,
     table: OnceLock<Table>,
 }
 
@@ -100,6 +120,16 @@ impl Instrument {
     pub const fn new(meta: Metadata) -> Self {
         Instrument {
             meta,
+            source: Source::Own,
+            table: OnceLock::new(),
+        }
+    }
+
+    #[doc(hidden)]
+    pub const fn derived(meta: Metadata, source: Source) -> Self {
+        Instrument {
+            meta,
+            source,
             table: OnceLock::new(),
         }
     }

@@ -5,7 +5,7 @@
 //! failed export is carried into the next delta instead of being lost.
 
 use crate::config::{Config, TemporalityPreference};
-use crate::registry::{self, Catalog, InstrumentKind, Metadata};
+use crate::registry::{self, Catalog, InstrumentKind, Metadata, Source};
 use crate::storage::exponential as exp;
 use crate::storage::table::{exponential_histograms, now_ns, Series};
 use opentelemetry::{Array, KeyValue, Value};
@@ -79,15 +79,17 @@ impl Collector {
         now: u64,
     ) -> Metric {
         let meta: &Metadata = &insts[0].meta;
-        let delta = !matches!(
-            (cfg.temporality, meta.kind),
-            (TemporalityPreference::Cumulative, _)
-                | (_, InstrumentKind::Gauge)
-                | (
-                    TemporalityPreference::LowMemory,
-                    InstrumentKind::UpDownCounter
-                )
-        );
+        let derived_gauge = matches!(insts[0].source, Source::EnteredMinusCount(..));
+        let delta = !derived_gauge
+            && !matches!(
+                (cfg.temporality, meta.kind),
+                (TemporalityPreference::Cumulative, _)
+                    | (_, InstrumentKind::Gauge)
+                    | (
+                        TemporalityPreference::LowMemory,
+                        InstrumentKind::UpDownCounter
+                    )
+            );
         let mut points: Vec<(Vec<PbKeyValue>, Vec<u64>, u64)> = Vec::new();
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         let merge = insts.len() > 1;
@@ -112,12 +114,49 @@ impl Collector {
                 points.push((attrs, raw, start));
             };
             let consts = &inst.meta.const_attributes;
-            match inst.table_if_used() {
-                None => add(pb_attrs(consts, &[]), vec![0; words], now),
-                Some(table) => table.for_each(|s: &Series| {
-                    let raw = self.read(s, meta.kind, words, delta);
-                    add(pb_attrs(consts, &s.attrs), raw, s.start_ns);
-                }),
+            let zero = |add: &mut dyn FnMut(Vec<PbKeyValue>, Vec<u64>, u64)| {
+                for z in inst.meta.zero_series {
+                    let attrs: Vec<KeyValue> =
+                        z.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
+                    add(pb_attrs(consts, &attrs), vec![0; words], now);
+                }
+            };
+            match inst.source {
+                Source::Own => match inst.table_if_used() {
+                    None => zero(&mut add),
+                    Some(table) => table.for_each(|s: &Series| {
+                        let raw = self.read(s, meta.kind, words, delta);
+                        add(pb_attrs(consts, &s.attrs), raw, s.start_ns);
+                    }),
+                },
+                Source::CountOf(h) => match h.table_if_used() {
+                    None => zero(&mut add),
+                    Some(table) => table.for_each(|s: &Series| {
+                        let raw = vec![series_count(s)];
+                        let raw = self.delta(s as *const Series as usize | 1, raw, false, delta);
+                        add(pb_attrs(consts, &s.attrs), raw, s.start_ns);
+                    }),
+                },
+                Source::EnteredMinusCount(entered, h) => {
+                    // Completions first, then entries: a call always enters
+                    // before it completes, so this never goes below zero.
+                    let mut done = 0u64;
+                    let mut start = now;
+                    if let Some(t) = h.table_if_used() {
+                        t.for_each(|s| {
+                            done += series_count(s);
+                            start = start.min(s.start_ns);
+                        });
+                    }
+                    let began = entered
+                        .table_if_used()
+                        .map_or(0, |t| t.unlabelled.cells.sum_u64(0));
+                    add(
+                        pb_attrs(consts, &[]),
+                        vec![began.saturating_sub(done)],
+                        start,
+                    );
+                }
             }
         }
         let start_of = |series_start: u64| {
@@ -213,22 +252,36 @@ impl Collector {
                 _ => s.cells.sum_u64(w),
             })
             .collect();
-        if delta {
-            let key = s as *const Series as usize;
-            let base = self.acked.get(&key);
-            self.pending.insert(key, raw.clone());
-            if let Some(base) = base {
-                for (w, (r, b)) in raw.iter_mut().zip(base).enumerate() {
-                    *r = if kind == InstrumentKind::Histogram && w == words - 1 {
-                        (f64::from_bits(*r) - f64::from_bits(*b)).to_bits()
-                    } else {
-                        r.wrapping_sub(*b)
-                    };
-                }
+        let last_is_f64 = kind == InstrumentKind::Histogram;
+        raw = self.delta(s as *const Series as usize, raw, last_is_f64, delta);
+        raw
+    }
+
+    /// Subtracts the acknowledged baseline of `key` when `delta`, and keeps
+    /// `raw` as the baseline of the export under way.
+    fn delta(&mut self, key: usize, mut raw: Vec<u64>, last_is_f64: bool, delta: bool) -> Vec<u64> {
+        if !delta {
+            return raw;
+        }
+        let last = raw.len() - 1;
+        self.pending.insert(key, raw.clone());
+        if let Some(base) = self.acked.get(&key) {
+            for (w, (r, b)) in raw.iter_mut().zip(base).enumerate() {
+                *r = if last_is_f64 && w == last {
+                    (f64::from_bits(*r) - f64::from_bits(*b)).to_bits()
+                } else {
+                    r.wrapping_sub(*b)
+                };
             }
         }
         raw
     }
+}
+
+/// Number of values recorded in a histogram series: every word but the
+/// last (the sum), in both bucket layouts.
+fn series_count(s: &Series) -> u64 {
+    (0..s.cells.words() - 1).map(|w| s.cells.sum_u64(w)).sum()
 }
 
 /// Trims empty buckets off both ends: (offset, counts).
