@@ -38,6 +38,7 @@ mod export;
 mod instruments;
 mod metered;
 mod registry;
+mod snapshot;
 mod storage;
 
 pub use attributes::IntoAttributeValue;
@@ -55,6 +56,7 @@ pub use opentelemetry::KeyValue;
 pub use registry::{
     catalog, storage_stats, Catalog, Conflict, InstrumentKind, Location, Metadata, StorageStats,
 };
+pub use snapshot::{snapshot, Snapshot};
 pub use storage::DEFAULT_CARDINALITY_LIMIT;
 
 /// Default buckets of a histogram with unit `s` (Prometheus's defaults).

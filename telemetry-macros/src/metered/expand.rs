@@ -105,6 +105,7 @@ pub(crate) fn meter_fn(
         quote_spanned! {m=>
             #site
             #enter
+            #[allow(unused_parens)]
             let #result #annot = #label: { #(#stmts)* };
             #finish
             #result
@@ -218,7 +219,7 @@ impl VisitMut for ReturnToBreak {
                 }
                 let label = &self.label;
                 let value = r.expr.as_ref().map_or(quote!(()), |v| quote!(#v));
-                *e = syn::parse_quote_spanned!(r.span()=> break #label #value);
+                *e = syn::parse_quote_spanned!(r.span()=> break #label (#value));
             }
             Expr::Try(t) => {
                 self.visit_expr_mut(&mut t.expr);
@@ -227,7 +228,7 @@ impl VisitMut for ReturnToBreak {
                     match #krate::__private::Branch::__telemetry_branch(#inner) {
                         ::core::ops::ControlFlow::Continue(v) => v,
                         ::core::ops::ControlFlow::Break(r) => {
-                            break #label #krate::__private::FromResidual::__telemetry_from_residual(r)
+                            break #label (#krate::__private::FromResidual::__telemetry_from_residual(r))
                         }
                     }
                 };
