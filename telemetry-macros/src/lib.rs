@@ -9,6 +9,8 @@ use proc_macro::TokenStream;
 mod declare;
 mod metered;
 mod names;
+#[cfg(test)]
+mod snapshots;
 
 /// Expands the `declare_static_*!` macros of `telemetry-runtime`.
 #[doc(hidden)]

@@ -15,7 +15,10 @@ fn setup() {
 
 fn calls(function: &str, result: &str) -> f64 {
     telemetry_runtime::snapshot()
-        .value("function_calls_total", &[("function", function), ("result", result)])
+        .value(
+            "function_calls_total",
+            &[("function", function), ("result", result)],
+        )
         .unwrap_or(0.0)
 }
 
@@ -26,7 +29,10 @@ fn in_flight(function: &str) -> f64 {
 }
 
 fn block_on<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 #[metered]
@@ -66,7 +72,10 @@ fn sync_functions_count_ok_error_and_panic() {
     assert_eq!(in_flight("sync_panics"), 0.0);
     let s = telemetry_runtime::snapshot();
     let (n, sum) = s
-        .histogram("function_call_duration_seconds", &[("function", "sync_panics"), ("result", "panic")])
+        .histogram(
+            "function_call_duration_seconds",
+            &[("function", "sync_panics"), ("result", "panic")],
+        )
         .unwrap();
     assert_eq!(n, 1);
     assert!(sum > 0.0 && sum < 10.0, "{sum}");
@@ -95,7 +104,9 @@ fn returns_impl_trait(n: u32) -> impl Iterator<Item = u32> {
 }
 
 #[metered]
-fn returns_result_impl_trait(s: &str) -> Result<impl Iterator<Item = u32>, std::num::ParseIntError> {
+fn returns_result_impl_trait(
+    s: &str,
+) -> Result<impl Iterator<Item = u32>, std::num::ParseIntError> {
     let n: u32 = s.parse()?;
     Ok((0..n).map(|x| x + 1))
 }
@@ -264,8 +275,17 @@ fn impl_blocks_meter_every_method_but_skipped_ones() {
     assert_eq!(calls("Repo::get", "ok"), 1.0);
     assert_eq!(calls("repo_put", "error"), 1.0);
     let s = telemetry_runtime::snapshot();
-    assert_eq!(s.value("function_calls_total", &[("function", "repo_put"), ("layer", "storage")]), Some(1.0));
-    assert_eq!(s.value("function_calls_total", &[("function", "Repo::helper")]), None);
+    assert_eq!(
+        s.value(
+            "function_calls_total",
+            &[("function", "repo_put"), ("layer", "storage")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        s.value("function_calls_total", &[("function", "Repo::helper")]),
+        None
+    );
 }
 
 #[metered]
@@ -399,7 +419,10 @@ fn options_leave_out_instruments_and_change_buckets() {
     lean();
     custom_buckets();
     let cat = telemetry_runtime::catalog();
-    let lean_site = |name: &str| cat.get(name).any(|m| m.const_attributes.contains(&("function", "lean")));
+    let lean_site = |name: &str| {
+        cat.get(name)
+            .any(|m| m.const_attributes.contains(&("function", "lean")))
+    };
     assert!(lean_site("function_calls_total"));
     assert!(!lean_site("function_calls_in_flight"));
     assert!(!lean_site("function_call_duration_seconds"));
@@ -419,10 +442,19 @@ fn call_sites_are_exported_as_zero_before_the_first_call() {
     let s = telemetry_runtime::snapshot();
     for r in ["ok", "error", "panic"] {
         assert_eq!(
-            s.value("function_calls_total", &[("function", "declared_never_called"), ("result", r)]),
+            s.value(
+                "function_calls_total",
+                &[("function", "declared_never_called"), ("result", r)]
+            ),
             Some(0.0)
         );
     }
-    assert_eq!(s.value("function_calls_in_flight", &[("function", "declared_never_called")]), Some(0.0));
+    assert_eq!(
+        s.value(
+            "function_calls_in_flight",
+            &[("function", "declared_never_called")]
+        ),
+        Some(0.0)
+    );
     let _ = declared_never_called as fn();
 }

@@ -43,7 +43,10 @@ impl Parse for Options {
                     quote::quote!(#p).to_string().replace(' ', "")
                 });
             if seen.contains(&key) {
-                return Err(syn::Error::new(meta.path().span(), format!("`{key}` is given twice")));
+                return Err(syn::Error::new(
+                    meta.path().span(),
+                    format!("`{key}` is given twice"),
+                ));
             }
             seen.push(key.clone());
             match (key.as_str(), &meta) {
@@ -68,18 +71,27 @@ impl Parse for Options {
                             syn::Error::new(nv.path.span(), "a label key is one snake_case word")
                         })?;
                         if let Err(e) = check_name(&k) {
-                            return Err(syn::Error::new(nv.path.span(), e.replace("metric name", "label key")));
+                            return Err(syn::Error::new(
+                                nv.path.span(),
+                                e.replace("metric name", "label key"),
+                            ));
                         }
                         if matches!(k.as_str(), "function" | "module" | "result") {
                             return Err(syn::Error::new(
                                 nv.path.span(),
-                                format!("label `{k}` is set by #[metered] itself; choose another key"),
+                                format!(
+                                    "label `{k}` is set by #[metered] itself; choose another key"
+                                ),
                             ));
                         }
                         if o.labels.iter().any(|(x, _)| *x == k) {
-                            return Err(syn::Error::new(nv.path.span(), format!("label `{k}` is given twice")));
+                            return Err(syn::Error::new(
+                                nv.path.span(),
+                                format!("label `{k}` is given twice"),
+                            ));
                         }
-                        o.labels.push((k, lit_str(&nv.value, "a label value")?.value()));
+                        o.labels
+                            .push((k, lit_str(&nv.value, "a label value")?.value()));
                     }
                 }
                 ("buckets", Meta::NameValue(nv)) => {
@@ -113,7 +125,9 @@ impl Parse for Options {
                 ("crate", Meta::NameValue(nv)) => {
                     o.krate = Some(match &nv.value {
                         Expr::Path(p) => p.path.clone(),
-                        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => s.parse()?,
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Str(s), ..
+                        }) => s.parse()?,
                         other => {
                             return Err(syn::Error::new(
                                 other.span(),
@@ -144,8 +158,13 @@ impl Parse for Options {
 
 fn lit_str(e: &Expr, what: &str) -> syn::Result<LitStr> {
     match e {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Ok(s.clone()),
-        _ => Err(syn::Error::new(e.span(), format!("{what} must be a string literal"))),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s.clone()),
+        _ => Err(syn::Error::new(
+            e.span(),
+            format!("{what} must be a string literal"),
+        )),
     }
 }
 

@@ -60,10 +60,15 @@ pub(crate) fn meter_fn(
     let track_caller = attrs.iter().any(|a| a.path().is_ident("track_caller"));
 
     let new_body: TokenStream = if sig.asyncness.is_some() {
+        // A fake return edge pins the inner block's output to the declared
+        // type, so a type error in the body is reported at the user's code.
+        let fake = fake_return(&sig.output);
+        let stmts = &body.stmts;
+        let inner = quote_spanned!(body.span()=> async move { #fake #(#stmts)* });
         quote_spanned! {m=>
             #site
             #enter
-            let #result #annot = async move #body.await;
+            let #result #annot = #inner.await;
             #finish
             #result
         }
@@ -100,7 +105,11 @@ pub(crate) fn meter_fn(
     } else if track_caller {
         let label = syn::Lifetime::new("'__telemetry_body", m);
         let mut rewritten = body.clone();
-        ReturnToBreak { label: label.clone(), krate: krate.clone() }.visit_block_mut(&mut rewritten);
+        ReturnToBreak {
+            label: label.clone(),
+            krate: krate.clone(),
+        }
+        .visit_block_mut(&mut rewritten);
         let stmts = &rewritten.stmts;
         quote_spanned! {m=>
             #site
@@ -127,6 +136,23 @@ pub(crate) fn meter_fn(
     };
     *block = syn::parse2(quote!({ #new_body }))?;
     Ok(())
+}
+
+/// An unreachable `return` of the declared type (when it can be named).
+fn fake_return(out: &ReturnType) -> TokenStream {
+    let ty = match out {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) if nameable(ty) => quote!(#ty),
+        ReturnType::Type(..) => return quote!(),
+    };
+    let m = Span::mixed_site();
+    quote_spanned! {m=>
+        #[allow(unreachable_code, clippy::diverging_sub_expression)]
+        if false {
+            let __telemetry_fake_return: #ty = loop {};
+            return __telemetry_fake_return;
+        }
+    }
 }
 
 /// `: Ret` when the return type can be written in a `let` (no `impl
@@ -168,8 +194,12 @@ fn nameable(ty: &Type) -> bool {
 /// `-> impl Future<..>` without an `Unpin` bound (an `async` block is not
 /// `Unpin`): such futures are wrapped.
 fn returns_wrappable_future(out: &ReturnType) -> bool {
-    let ReturnType::Type(_, ty) = out else { return false };
-    let Type::ImplTrait(it) = &**ty else { return false };
+    let ReturnType::Type(_, ty) = out else {
+        return false;
+    };
+    let Type::ImplTrait(it) = &**ty else {
+        return false;
+    };
     let names: Vec<String> = it
         .bounds
         .iter()
@@ -184,18 +214,28 @@ fn returns_wrappable_future(out: &ReturnType) -> bool {
 /// The body shape `#[async_trait]` produces: statements, then
 /// `Box::pin(async move { .. })` as the tail.
 fn async_trait_shape(block: &Block) -> Option<(Vec<Stmt>, &syn::ExprAsync)> {
-    let Some(Stmt::Expr(Expr::Call(call), None)) = block.stmts.last() else { return None };
-    let Expr::Path(f) = &*call.func else { return None };
+    let Some(Stmt::Expr(Expr::Call(call), None)) = block.stmts.last() else {
+        return None;
+    };
+    let Expr::Path(f) = &*call.func else {
+        return None;
+    };
     if f.path.segments.last()?.ident != "pin" || call.args.len() != 1 {
         return None;
     }
-    let Expr::Async(inner) = &call.args[0] else { return None };
+    let Expr::Async(inner) = &call.args[0] else {
+        return None;
+    };
     Some((block.stmts[..block.stmts.len() - 1].to_vec(), inner))
 }
 
 fn rebuild_pin(tail: &Stmt, wrap: impl Fn(&syn::ExprAsync) -> TokenStream) -> TokenStream {
-    let Stmt::Expr(Expr::Call(call), None) = tail else { unreachable!() };
-    let Expr::Async(inner) = &call.args[0] else { unreachable!() };
+    let Stmt::Expr(Expr::Call(call), None) = tail else {
+        unreachable!()
+    };
+    let Expr::Async(inner) = &call.args[0] else {
+        unreachable!()
+    };
     let func = &call.func;
     let wrapped = wrap(inner);
     quote!(#func(#wrapped))
@@ -242,7 +282,10 @@ impl VisitMut for ReturnToBreak {
 
 /// The call site static and its registrations.
 fn site_tokens(krate: &TokenStream, opts: &Options, function: &str) -> TokenStream {
-    let function = opts.name.as_ref().map_or(function.to_owned(), |n| n.value());
+    let function = opts
+        .name
+        .as_ref()
+        .map_or(function.to_owned(), |n| n.value());
     let label_pairs = opts.labels.iter().map(|(k, v)| quote!((#k, #v)));
     let consts = quote! {
         &[("function", #function), ("module", ::core::module_path!()) #(, #label_pairs)*]
@@ -266,7 +309,15 @@ fn site_tokens(krate: &TokenStream, opts: &Options, function: &str) -> TokenStre
     let mut duration_shape = shape("Duration of metered function calls, by result.");
     duration_shape.unit = "s".into();
     let duration = with_buckets(
-        metadata_tokens(krate, Kind::Histogram, &histogram_name, &duration_shape, consts.clone(), results.clone(), span),
+        metadata_tokens(
+            krate,
+            Kind::Histogram,
+            &histogram_name,
+            &duration_shape,
+            consts.clone(),
+            results.clone(),
+            span,
+        ),
         &buckets,
     );
     let calls = metadata_tokens(
@@ -298,13 +349,22 @@ fn site_tokens(krate: &TokenStream, opts: &Options, function: &str) -> TokenStre
     );
     let mut registrations = Vec::new();
     if !opts.without_duration {
-        registrations.push(register_tokens(krate, quote!(__TELEMETRY_SITE.duration_instrument())));
+        registrations.push(register_tokens(
+            krate,
+            quote!(__TELEMETRY_SITE.duration_instrument()),
+        ));
     }
     if !opts.without_calls {
-        registrations.push(register_tokens(krate, quote!(__TELEMETRY_SITE.calls_instrument())));
+        registrations.push(register_tokens(
+            krate,
+            quote!(__TELEMETRY_SITE.calls_instrument()),
+        ));
     }
     if !opts.without_in_flight {
-        registrations.push(register_tokens(krate, quote!(__TELEMETRY_SITE.in_flight_instrument())));
+        registrations.push(register_tokens(
+            krate,
+            quote!(__TELEMETRY_SITE.in_flight_instrument()),
+        ));
     }
     quote! {
         static __TELEMETRY_SITE: #krate::__private::CallSite = #krate::__private::CallSite::new(

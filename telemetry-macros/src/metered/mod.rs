@@ -51,7 +51,8 @@ fn try_metered(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream>
                     Ok(m) => {
                         let o = m.map_or_else(|| opts.clone(), |m| m.over(&opts));
                         let name = format!("{ty}::{}", f.sig.ident);
-                        if let Err(e) = expand::meter_fn(&f.attrs, &f.sig, &mut f.block, &o, &name) {
+                        if let Err(e) = expand::meter_fn(&f.attrs, &f.sig, &mut f.block, &o, &name)
+                        {
                             push(&mut errors, e);
                         }
                     }
@@ -84,7 +85,11 @@ fn method_options(attrs: &mut Vec<syn::Attribute>) -> syn::Result<Option<Options
     let mut found = None;
     let mut err = None;
     attrs.retain(|a| {
-        let is_ours = a.path().segments.last().is_some_and(|s| s.ident == "metered");
+        let is_ours = a
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "metered");
         if !is_ours {
             return true;
         }

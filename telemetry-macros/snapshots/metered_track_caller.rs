@@ -1,0 +1,134 @@
+#[track_caller]
+fn first(v: &[u8]) -> Option<u8> {
+    static __TELEMETRY_SITE: ::telemetry_runtime::__private::CallSite = ::telemetry_runtime::__private::CallSite::new(
+        &__TELEMETRY_SITE,
+        ::telemetry_runtime::__private::Metadata {
+            name: "function_call_duration_seconds",
+            kind: ::telemetry_runtime::__private::InstrumentKind::Histogram,
+            unit: "s",
+            description: "Duration of metered function calls, by result.",
+            buckets: ::telemetry_runtime::DEFAULT_DURATION_BUCKETS,
+            location: ::telemetry_runtime::__private::Location {
+                file: ::core::file!(),
+                line: ::core::line!(),
+                column: ::core::column!(),
+                module_path: ::core::module_path!(),
+            },
+            cardinality_limit: 8usize,
+            const_attributes: &[
+                ("function", "first"),
+                ("module", ::core::module_path!()),
+            ],
+            zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
+        },
+        ::telemetry_runtime::__private::Metadata {
+            name: "function_calls_total",
+            kind: ::telemetry_runtime::__private::InstrumentKind::Counter,
+            unit: "",
+            description: "Calls of metered functions, by result (ok, error, panic, cancelled).",
+            buckets: &[],
+            location: ::telemetry_runtime::__private::Location {
+                file: ::core::file!(),
+                line: ::core::line!(),
+                column: ::core::column!(),
+                module_path: ::core::module_path!(),
+            },
+            cardinality_limit: 8usize,
+            const_attributes: &[
+                ("function", "first"),
+                ("module", ::core::module_path!()),
+            ],
+            zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
+        },
+        ::telemetry_runtime::__private::Metadata {
+            name: "function_calls_in_flight",
+            kind: ::telemetry_runtime::__private::InstrumentKind::UpDownCounter,
+            unit: "",
+            description: "Calls of metered functions in progress.",
+            buckets: &[],
+            location: ::telemetry_runtime::__private::Location {
+                file: ::core::file!(),
+                line: ::core::line!(),
+                column: ::core::column!(),
+                module_path: ::core::module_path!(),
+            },
+            cardinality_limit: 8usize,
+            const_attributes: &[
+                ("function", "first"),
+                ("module", ::core::module_path!()),
+            ],
+            zero_series: &[&[]],
+        },
+        ::telemetry_runtime::__private::Metadata {
+            name: "function_calls_entered_total",
+            kind: ::telemetry_runtime::__private::InstrumentKind::Counter,
+            unit: "",
+            description: "Entries into a metered function (internal).",
+            buckets: &[],
+            location: ::telemetry_runtime::__private::Location {
+                file: ::core::file!(),
+                line: ::core::line!(),
+                column: ::core::column!(),
+                module_path: ::core::module_path!(),
+            },
+            cardinality_limit: 8usize,
+            const_attributes: &[
+                ("function", "first"),
+                ("module", ::core::module_path!()),
+            ],
+            zero_series: &[&[]],
+        },
+    );
+    const _: () = {
+        #[::telemetry_runtime::__private::linkme::distributed_slice(
+            ::telemetry_runtime::__private::TELEMETRY_RUNTIME_INSTRUMENTS
+        )]
+        #[linkme(crate = ::telemetry_runtime::__private::linkme)]
+        static __TELEMETRY_RUNTIME_ENTRY: &'static ::telemetry_runtime::__private::Instrument = __TELEMETRY_SITE
+            .duration_instrument();
+    };
+    const _: () = {
+        #[::telemetry_runtime::__private::linkme::distributed_slice(
+            ::telemetry_runtime::__private::TELEMETRY_RUNTIME_INSTRUMENTS
+        )]
+        #[linkme(crate = ::telemetry_runtime::__private::linkme)]
+        static __TELEMETRY_RUNTIME_ENTRY: &'static ::telemetry_runtime::__private::Instrument = __TELEMETRY_SITE
+            .calls_instrument();
+    };
+    const _: () = {
+        #[::telemetry_runtime::__private::linkme::distributed_slice(
+            ::telemetry_runtime::__private::TELEMETRY_RUNTIME_INSTRUMENTS
+        )]
+        #[linkme(crate = ::telemetry_runtime::__private::linkme)]
+        static __TELEMETRY_RUNTIME_ENTRY: &'static ::telemetry_runtime::__private::Instrument = __TELEMETRY_SITE
+            .in_flight_instrument();
+    };
+    let __telemetry_guard = ::telemetry_runtime::__private::CallSite::enter(
+        &__TELEMETRY_SITE,
+    );
+    #[allow(unused_parens)]
+    let __telemetry_result: Option<u8> = '__telemetry_body: {
+        if v.is_empty() {
+            break '__telemetry_body (None);
+        }
+        let x = match ::telemetry_runtime::__private::Branch::__telemetry_branch(
+            v.first(),
+        ) {
+            ::core::ops::ControlFlow::Continue(v) => v,
+            ::core::ops::ControlFlow::Break(r) => {
+                break '__telemetry_body (::telemetry_runtime::__private::FromResidual::__telemetry_from_residual(
+                    r,
+                ));
+            }
+        };
+        Some(*x)
+    };
+    __telemetry_guard
+        .finish({
+            #[allow(unused_imports)]
+            use ::telemetry_runtime::__private::{ProbeOther as _, ProbeResult as _};
+            (&::telemetry_runtime::__private::Probe(&__telemetry_result))
+                .__telemetry_is_error()
+        });
+    __telemetry_result
+}
