@@ -270,6 +270,30 @@ pub(crate) fn metadata_tokens(
     zero_series: TokenStream,
     span: Span,
 ) -> TokenStream {
+    metadata_with_keys(
+        krate,
+        kind,
+        name,
+        shape,
+        const_attrs,
+        zero_series,
+        quote!(&[]),
+        span,
+    )
+}
+
+/// [`metadata_tokens`] with typed label keys.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn metadata_with_keys(
+    krate: &TokenStream,
+    kind: Kind,
+    name: &str,
+    shape: &Shape,
+    const_attrs: TokenStream,
+    zero_series: TokenStream,
+    label_keys: TokenStream,
+    span: Span,
+) -> TokenStream {
     let kind_ident = Ident::new(kind.ident(), Span::call_site());
     let unit = &shape.unit;
     let description = shape.description.clone().unwrap_or_default();
@@ -294,6 +318,7 @@ pub(crate) fn metadata_tokens(
             cardinality_limit: #limit,
             const_attributes: #const_attrs,
             zero_series: #zero_series,
+            label_keys: #label_keys,
         }
     }
 }

@@ -7,6 +7,7 @@
 use proc_macro::TokenStream;
 
 mod declare;
+mod derive;
 mod metered;
 mod names;
 #[cfg(test)]
@@ -27,4 +28,22 @@ pub fn declare_static(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn metered(attr: TokenStream, item: TokenStream) -> TokenStream {
     metered::metered(attr.into(), item.into()).into()
+}
+
+/// `#[derive(Metrics)]`; documented on `telemetry_runtime::Metrics`.
+#[proc_macro_derive(Metrics, attributes(metrics, metric))]
+pub fn derive_metrics(input: TokenStream) -> TokenStream {
+    derive::run(input, derive::metrics::metrics)
+}
+
+/// `#[derive(LabelSet)]`; documented on `telemetry_runtime::LabelSet`.
+#[proc_macro_derive(LabelSet, attributes(label))]
+pub fn derive_label_set(input: TokenStream) -> TokenStream {
+    derive::run(input, derive::labels::label_set)
+}
+
+/// `#[derive(LabelValue)]`; documented on `telemetry_runtime::LabelValue`.
+#[proc_macro_derive(LabelValue, attributes(label))]
+pub fn derive_label_value(input: TokenStream) -> TokenStream {
+    derive::run(input, derive::labels::label_value)
 }

@@ -36,6 +36,7 @@ mod config;
 mod diag;
 mod export;
 mod instruments;
+mod labels;
 mod metered;
 mod registry;
 mod snapshot;
@@ -51,13 +52,16 @@ pub use instruments::{
     BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter, Counter, Gauge, Histogram,
     UpDownCounter,
 };
+pub use labels::{LabelSet, LabelValue, MAX_DENSE};
 pub use metered::DEFAULT_DURATION_BUCKETS;
 pub use opentelemetry::KeyValue;
 pub use registry::{
-    catalog, storage_stats, Catalog, Conflict, InstrumentKind, Location, Metadata, StorageStats,
+    catalog, storage_stats, Catalog, Conflict, InstrumentKind, Location, Metadata, Metrics,
+    StorageStats,
 };
 pub use snapshot::{snapshot, Snapshot};
 pub use storage::DEFAULT_CARDINALITY_LIMIT;
+pub use telemetry_macros::{LabelSet, LabelValue, Metrics};
 
 /// Default buckets of a histogram with unit `s` (Prometheus's defaults).
 pub const DEFAULT_SECONDS_BUCKETS: &[f64] = &[
@@ -232,11 +236,16 @@ pub use telemetry_macros::metered;
 /// Items the macros expand to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::labels::dense_product;
     pub use crate::metered::{
         Branch, CallSite, FromResidual, Guard, Probe, ProbeOther, ProbeResult, RESULT_ZERO_SERIES,
     };
-    pub use crate::registry::{Instrument, Source, TELEMETRY_RUNTIME_INSTRUMENTS};
+    pub use crate::registry::{
+        Instrument, MetricsGroup, Source, TELEMETRY_RUNTIME_INSTRUMENTS,
+        TELEMETRY_RUNTIME_METRIC_GROUPS,
+    };
     pub use crate::{InstrumentKind, Location, Metadata};
     pub use linkme;
+    pub use opentelemetry::{KeyValue, Value};
     pub use telemetry_macros::declare_static;
 }

@@ -3,7 +3,8 @@
 //! catalog of the final binary without any registration call.
 
 use crate::diag;
-use crate::storage::table::Table;
+use crate::labels::LabelSet;
+use crate::storage::table::{Series, Table};
 use linkme::distributed_slice;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,6 +15,36 @@ use std::sync::OnceLock;
 #[doc(hidden)]
 #[distributed_slice]
 pub static TELEMETRY_RUNTIME_INSTRUMENTS: [&'static Instrument];
+
+/// Every `#[derive(Metrics)]` struct's global instance, expanded into its
+/// instruments when the registry is first read.
+#[doc(hidden)]
+#[distributed_slice]
+pub static TELEMETRY_RUNTIME_METRIC_GROUPS: [&'static dyn MetricsGroup];
+
+/// A struct of metrics, implemented by `#[derive(Metrics)]`.
+pub trait Metrics: Sized + 'static {
+    /// A fresh instance, as the derive builds it (used for the global
+    /// instance and for `#[metric(flatten)]` fields).
+    #[doc(hidden)]
+    const __TELEMETRY_NEW: Self;
+
+    /// Pushes every instrument of this struct (nested ones included).
+    #[doc(hidden)]
+    fn __telemetry_instruments(&'static self, out: &mut Vec<&'static Instrument>);
+}
+
+/// The object-safe part of [`Metrics`], for the registry.
+#[doc(hidden)]
+pub trait MetricsGroup: Sync {
+    fn instruments(&'static self, out: &mut Vec<&'static Instrument>);
+}
+
+impl<T: Metrics + Sync> MetricsGroup for T {
+    fn instruments(&'static self, out: &mut Vec<&'static Instrument>) {
+        self.__telemetry_instruments(out)
+    }
+}
 
 /// The kind of an instrument, as OpenTelemetry names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,6 +121,9 @@ pub struct Metadata {
     /// so that `rate()` works from the first export. `&[&[]]` for one
     /// unlabelled zero point.
     pub zero_series: &'static [&'static [(&'static str, &'static str)]],
+    /// The label keys of a typed label set (`#[derive(LabelSet)]`), in
+    /// field order; empty when attributes are free-form.
+    pub label_keys: &'static [&'static str],
 }
 
 /// Where an instrument's values come from.
@@ -113,6 +147,8 @@ pub struct Instrument {
     pub(crate) meta: Metadata,
     pub(crate) source: Source,
     table: OnceLock<Table>,
+    /// For dense typed label sets: series by combination index.
+    dense: OnceLock<Box<[OnceLock<&'static Series>]>>,
 }
 
 impl Instrument {
@@ -122,6 +158,7 @@ impl Instrument {
             meta,
             source: Source::Own,
             table: OnceLock::new(),
+            dense: OnceLock::new(),
         }
     }
 
@@ -131,6 +168,7 @@ impl Instrument {
             meta,
             source,
             table: OnceLock::new(),
+            dense: OnceLock::new(),
         }
     }
 
@@ -155,6 +193,29 @@ impl Instrument {
         // waits for it: values land in storage whatever the pipeline does.
         crate::export::kick();
         t
+    }
+
+    /// The series of a typed label set: an array index for dense sets, a
+    /// hash lookup otherwise.
+    #[inline(always)]
+    pub(crate) fn typed_series<L: LabelSet>(&'static self, labels: &L) -> &'static Series {
+        let table = self.table();
+        match L::CARDINALITY {
+            Some(n) => {
+                let dense = self
+                    .dense
+                    .get_or_init(|| (0..n).map(|_| OnceLock::new()).collect());
+                match dense.get(labels.index()) {
+                    Some(slot) => match slot.get() {
+                        Some(s) => s,
+                        None => slot.get_or_init(|| labels.with_attributes(|a| table.series(a))),
+                    },
+                    // A hand-written LabelSet with an index out of range.
+                    None => labels.with_attributes(|a| table.series(a)),
+                }
+            }
+            None => labels.with_attributes(|a| table.series(a)),
+        }
     }
 
     /// The storage, if anything was recorded yet.
@@ -240,10 +301,7 @@ pub fn catalog() -> Catalog {
 }
 
 pub(crate) fn build_catalog() -> Catalog {
-    let mut metrics: Vec<&'static Metadata> = TELEMETRY_RUNTIME_INSTRUMENTS
-        .iter()
-        .map(|i| &i.meta)
-        .collect();
+    let mut metrics: Vec<&'static Metadata> = instruments().iter().map(|i| &i.meta).collect();
     metrics.sort_by(|a, b| (a.name, a.location).cmp(&(b.name, b.location)));
     let conflicts = find_conflicts(&metrics);
     Catalog { metrics, conflicts }
@@ -288,9 +346,17 @@ pub(crate) fn is_dropped(catalog: &Catalog, meta: &Metadata) -> bool {
         .any(|c| c.name == meta.name && c.dropped == meta.location)
 }
 
-/// The instruments of the registry (for the exporter).
+/// The instruments of the registry: declared ones and those of metric
+/// structs (for the exporter and the catalog).
 pub(crate) fn instruments() -> &'static [&'static Instrument] {
-    &TELEMETRY_RUNTIME_INSTRUMENTS
+    static ALL: OnceLock<Vec<&'static Instrument>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all: Vec<&'static Instrument> = TELEMETRY_RUNTIME_INSTRUMENTS.to_vec();
+        for g in TELEMETRY_RUNTIME_METRIC_GROUPS {
+            g.instruments(&mut all);
+        }
+        all
+    })
 }
 
 /// How much storage the recorded series take.

@@ -4,19 +4,22 @@
 //! registered at link time, whose storage is created on first use.
 
 use crate::diag;
+use crate::labels::LabelSet;
 use crate::registry::{Instrument, Metadata};
 use crate::storage::cells::add_f64;
 use crate::storage::table::Series;
 use opentelemetry::KeyValue;
+use std::marker::PhantomData;
 use std::sync::atomic::Ordering::Relaxed;
 
 macro_rules! instrument_common {
     ($ty:ident) => {
-        impl $ty {
+        impl<L> $ty<L> {
             #[doc(hidden)]
             pub const fn __new(meta: Metadata) -> Self {
                 $ty {
                     inner: Instrument::new(meta),
+                    _labels: PhantomData,
                 }
             }
 
@@ -34,9 +37,17 @@ macro_rules! instrument_common {
             fn series(&'static self, attributes: &[KeyValue]) -> &'static Series {
                 self.inner.table().series(attributes)
             }
+
+            #[inline(always)]
+            fn typed_series(&'static self, labels: &L) -> &'static Series
+            where
+                L: LabelSet,
+            {
+                self.inner.typed_series(labels)
+            }
         }
 
-        impl std::fmt::Debug for $ty {
+        impl<L> std::fmt::Debug for $ty<L> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($ty))
                     .field("name", &self.inner.metadata().name)
@@ -58,8 +69,9 @@ macro_rules! instrument_common {
 /// let ok = REQUESTS.bind(kv_pairs!("method" => "GET", "status" => 200));
 /// ok.add(2);
 /// ```
-pub struct Counter {
+pub struct Counter<L = ()> {
     inner: Instrument,
+    _labels: PhantomData<fn(L)>,
 }
 instrument_common!(Counter);
 
@@ -105,8 +117,9 @@ impl BoundCounter {
 /// QUEUED.add(3, &[]);
 /// QUEUED.add(-1, &[]);
 /// ```
-pub struct UpDownCounter {
+pub struct UpDownCounter<L = ()> {
     inner: Instrument,
+    _labels: PhantomData<fn(L)>,
 }
 instrument_common!(UpDownCounter);
 
@@ -149,8 +162,9 @@ impl BoundUpDownCounter {
 /// declare_static_gauge!(TEMPERATURE, "doc_temperature_celsius", unit = "Cel");
 /// TEMPERATURE.record(21.5, &[]);
 /// ```
-pub struct Gauge {
+pub struct Gauge<L = ()> {
     inner: Instrument,
+    _labels: PhantomData<fn(L)>,
 }
 instrument_common!(Gauge);
 
@@ -199,8 +213,9 @@ impl BoundGauge {
 /// let bound = LATENCY.bind(&[]);
 /// bound.record(0.2);
 /// ```
-pub struct Histogram {
+pub struct Histogram<L = ()> {
     inner: Instrument,
+    _labels: PhantomData<fn(L)>,
 }
 instrument_common!(Histogram);
 
@@ -268,4 +283,83 @@ fn nan_dropped(meta: &Metadata) {
         "histogram `{}` was given NaN, which is not recorded (declared at {})",
         meta.name, meta.location
     ));
+}
+
+impl<L: LabelSet> Counter<L> {
+    /// Adds `value` to the series of `labels`. With a dense label set (every
+    /// field a [`LabelValue`](crate::LabelValue) of fixed cardinality) this
+    /// is an array index and one atomic add: no hashing, no lock.
+    #[inline]
+    pub fn add(&'static self, value: u64, labels: L) {
+        self.typed_series(&labels)
+            .cells
+            .local(0)
+            .fetch_add(value, Relaxed);
+    }
+
+    /// A handle to the series of `labels`.
+    pub fn bind(&'static self, labels: L) -> BoundCounter {
+        BoundCounter {
+            series: self.typed_series(&labels),
+        }
+    }
+}
+
+impl<L: LabelSet> UpDownCounter<L> {
+    /// Adds `value` (negative to subtract) to the series of `labels`.
+    #[inline]
+    pub fn add(&'static self, value: i64, labels: L) {
+        self.typed_series(&labels)
+            .cells
+            .local(0)
+            .fetch_add(value as u64, Relaxed);
+    }
+
+    /// A handle to the series of `labels`.
+    pub fn bind(&'static self, labels: L) -> BoundUpDownCounter {
+        BoundUpDownCounter {
+            series: self.typed_series(&labels),
+        }
+    }
+}
+
+impl<L: LabelSet> Gauge<L> {
+    /// Sets the value of the series of `labels`.
+    #[inline]
+    pub fn record(&'static self, value: f64, labels: L) {
+        self.typed_series(&labels)
+            .cells
+            .at(0, 0)
+            .store(value.to_bits(), Relaxed);
+    }
+
+    /// A handle to the series of `labels`.
+    pub fn bind(&'static self, labels: L) -> BoundGauge {
+        BoundGauge {
+            series: self.typed_series(&labels),
+        }
+    }
+}
+
+impl<L: LabelSet> Histogram<L> {
+    /// Records `value` in the series of `labels`.
+    #[inline]
+    pub fn record(&'static self, value: f64, labels: L) {
+        let table = self.inner.table();
+        record_histogram(
+            self.typed_series(&labels),
+            table.exponential,
+            value,
+            self.inner.metadata(),
+        );
+    }
+
+    /// A handle to the series of `labels`.
+    pub fn bind(&'static self, labels: L) -> BoundHistogram {
+        BoundHistogram {
+            series: self.typed_series(&labels),
+            exponential: self.inner.table().exponential,
+            meta: self.inner.metadata(),
+        }
+    }
 }
