@@ -11,10 +11,29 @@ use opentelemetry::{KeyValue, StringValue, Value};
 /// Largest number of combinations a label set may have and still be dense.
 pub const MAX_DENSE: usize = 4096;
 
-/// A value of one label.
+/// A value of one label. `#[derive(LabelValue)]` implements it for a
+/// field-less enum: a fixed set of label values, snake_case by default.
+/// Integers, `bool`, `&'static str` and `String` implement it too.
 ///
-/// Derive it for a field-less enum with `#[derive(LabelValue)]`. Integers,
-/// `bool`, `&'static str` and `String` implement it too.
+/// ```
+/// use telemetry_runtime::LabelValue;
+///
+/// #[derive(LabelValue)]
+/// enum Method { Get, #[label(value = "POST")] Post, DeleteAll }
+/// assert_eq!(Method::CARDINALITY, Some(3));
+/// assert_eq!(Method::DeleteAll.to_value().as_str(), "delete_all");
+/// assert_eq!(Method::Post.to_value().as_str(), "POST");
+/// ```
+///
+/// # Container attributes: `#[label(..)]`
+/// - `crate = path`: where `telemetry_runtime` is, if it is re-exported.
+///
+/// # Variant attributes: `#[label(..)]`
+/// - `value = "GET"`: the label value, instead of the snake_case name.
+///
+/// # Output
+/// `impl LabelValue` with `CARDINALITY = Some(number of variants)`. A
+/// variant with fields and a duplicate value are compile errors.
 pub trait LabelValue {
     /// Number of distinct values when fixed (enums, `bool`), else `None`.
     const CARDINALITY: Option<usize>;
@@ -27,7 +46,42 @@ pub trait LabelValue {
     fn to_value(&self) -> Value;
 }
 
-/// A set of labels: the fields of a `#[derive(LabelSet)]` struct.
+/// A set of labels, implemented by `#[derive(LabelSet)]` on a struct whose
+/// named fields are label values; the field names are the label keys.
+///
+/// ```
+/// use telemetry_runtime::{LabelSet, LabelValue};
+///
+/// #[derive(LabelValue)]
+/// enum Tier { Free, Paid }
+///
+/// #[derive(LabelSet)]
+/// struct Labels {
+///     tier: Tier,
+///     #[label(name = "region_code")]
+///     region: &'static str,
+/// }
+/// assert_eq!(Labels::KEYS, &["tier", "region_code"]);
+/// assert_eq!(Labels::CARDINALITY, None); // a &str is unbounded: hashed storage
+///
+/// #[derive(LabelSet)]
+/// struct Dense { tier: Tier, cached: bool }
+/// assert_eq!(Dense::CARDINALITY, Some(4)); // dense: an array index per record
+/// assert_eq!(Dense { tier: Tier::Paid, cached: true }.index(), 3);
+/// ```
+///
+/// # Container attributes: `#[label(..)]`
+/// - `crate = path`: where `telemetry_runtime` is, if it is re-exported.
+///
+/// # Field attributes: `#[label(..)]`
+/// - `name = "key"`: the label key, instead of the field name.
+///
+/// # Output
+/// `impl LabelSet`. The set is dense when every field has a fixed
+/// cardinality (enums deriving [`LabelValue`], `bool`) and their product
+/// is at most [`MAX_DENSE`]. Recording into a dense set is then an array
+/// index, with no hashing, no lock and no allocation. A field that is not
+/// a label value is a compile error on its type, and so is a duplicate key.
 pub trait LabelSet {
     /// The label keys, in field order.
     const KEYS: &'static [&'static str];

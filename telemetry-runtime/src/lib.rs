@@ -61,6 +61,8 @@ pub use registry::{
 };
 pub use snapshot::{snapshot, Snapshot};
 pub use storage::DEFAULT_CARDINALITY_LIMIT;
+/// The derives of [`Metrics`](trait@Metrics), [`LabelSet`](trait@LabelSet)
+/// and [`LabelValue`](trait@LabelValue); each trait documents its attributes.
 pub use telemetry_macros::{LabelSet, LabelValue, Metrics};
 
 /// Default buckets of a histogram with unit `s` (Prometheus's defaults).

@@ -22,7 +22,66 @@ pub static TELEMETRY_RUNTIME_INSTRUMENTS: [&'static Instrument];
 #[distributed_slice]
 pub static TELEMETRY_RUNTIME_METRIC_GROUPS: [&'static dyn MetricsGroup];
 
-/// A struct of metrics, implemented by `#[derive(Metrics)]`.
+/// A struct of metrics, implemented by `#[derive(Metrics)]`: a struct of
+/// instruments with one global instance registered at link time.
+///
+/// ```
+/// use telemetry_runtime::{Counter, Gauge, Histogram, LabelSet, LabelValue, Metrics, UpDownCounter};
+///
+/// #[derive(LabelValue, Clone, Copy)]
+/// enum Method { Get, #[label(value = "POST")] Post }
+///
+/// #[derive(LabelSet, Clone, Copy)]
+/// struct RequestLabels { method: Method, status: u16 }
+///
+/// /// HTTP server metrics.
+/// #[derive(Metrics)]
+/// #[metrics(prefix = "doc_http")]
+/// struct HttpMetrics {
+///     /// Requests served.
+///     requests_total: Counter<RequestLabels>,
+///     /// Time to first byte.
+///     #[metric(unit = "s", buckets = [0.001, 0.005, 0.025, 0.1, 0.5, 2.5])]
+///     request_duration_seconds: Histogram<RequestLabels>,
+///     in_flight: UpDownCounter,
+///     #[metric(name = "doc_queue_depth")]
+///     queue: Gauge,
+/// }
+///
+/// let m = HttpMetrics::global();
+/// m.requests_total.add(1, RequestLabels { method: Method::Get, status: 200 });
+/// m.in_flight.add(1, &[]);
+/// let s = telemetry_runtime::snapshot();
+/// assert_eq!(s.value("doc_http_requests_total", &[("method", "get"), ("status", "200")]), Some(1.0));
+/// let meta = telemetry_runtime::catalog().get("doc_http_requests_total").next().unwrap();
+/// assert_eq!((meta.description, meta.label_keys), ("Requests served.", &["method", "status"][..]));
+/// ```
+///
+/// # Container attributes: `#[metrics(..)]`
+/// - `prefix = "http"`: metric names are `prefix_field`.
+/// - `crate = path`: where `telemetry_runtime` is, if it is re-exported.
+///
+/// # Field attributes: `#[metric(..)]`
+/// - `name = "full_name"`: the whole metric name, instead of `prefix_field`.
+/// - `unit = "s"`: the unit; the name must contain its word (`_seconds`).
+/// - `description = ".."`: the description, instead of the `///` comment.
+/// - `buckets = [..]`: histogram bucket bounds.
+/// - `cardinality_limit = N`: attribute sets kept before the overflow series
+///   (default [`DEFAULT_CARDINALITY_LIMIT`](crate::DEFAULT_CARDINALITY_LIMIT)).
+/// - `flatten`: the field is a nested `#[derive(Metrics)]` struct.
+///
+/// Field types are [`Counter`](crate::Counter), [`UpDownCounter`](crate::UpDownCounter),
+/// [`Gauge`](crate::Gauge) and [`Histogram`](crate::Histogram), each
+/// unlabelled (free-form `&[KeyValue]`) or with a
+/// [`LabelSet`](trait@crate::LabelSet) type parameter.
+///
+/// # Output
+/// - `impl Metrics for T`, and `T::global() -> &'static T`: a `static`,
+///   with no lazy lock in front of it.
+/// - Every field in [`catalog()`], with name, kind, unit, buckets,
+///   description and label keys.
+///
+/// A wrong type, name or attribute is a compile error on the offending token.
 pub trait Metrics: Sized + 'static {
     /// A fresh instance, as the derive builds it (used for the global
     /// instance and for `#[metric(flatten)]` fields).
