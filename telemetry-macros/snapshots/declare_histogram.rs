@@ -13,6 +13,8 @@ pub static LAT: ::telemetry_runtime::Histogram = ::telemetry_runtime::Histogram:
     cardinality_limit: ::telemetry_runtime::DEFAULT_CARDINALITY_LIMIT,
     const_attributes: &[],
     zero_series: &[&[]],
+    label_keys: &[],
+    label_values: &[],
 });
 const _: () = {
     #[::telemetry_runtime::__private::linkme::distributed_slice(

@@ -20,6 +20,8 @@ async fn checkout(&self, qty: u32) -> Result<u32, String> {
                 ("tier", "gold"),
             ],
             zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
+            label_keys: &["result"],
+            label_values: &[::telemetry_runtime::__private::RESULT_VALUES],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_total",
@@ -40,6 +42,8 @@ async fn checkout(&self, qty: u32) -> Result<u32, String> {
                 ("tier", "gold"),
             ],
             zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
+            label_keys: &["result"],
+            label_values: &[::telemetry_runtime::__private::RESULT_VALUES],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_in_flight",
@@ -60,6 +64,8 @@ async fn checkout(&self, qty: u32) -> Result<u32, String> {
                 ("tier", "gold"),
             ],
             zero_series: &[&[]],
+            label_keys: &[],
+            label_values: &[],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_entered_total",
@@ -80,6 +86,8 @@ async fn checkout(&self, qty: u32) -> Result<u32, String> {
                 ("tier", "gold"),
             ],
             zero_series: &[&[]],
+            label_keys: &[],
+            label_values: &[],
         },
     );
     const _: () = {

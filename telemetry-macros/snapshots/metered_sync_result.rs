@@ -19,6 +19,8 @@ fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {
                 ("module", ::core::module_path!()),
             ],
             zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
+            label_keys: &["result"],
+            label_values: &[::telemetry_runtime::__private::RESULT_VALUES],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_total",
@@ -38,6 +40,8 @@ fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {
                 ("module", ::core::module_path!()),
             ],
             zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
+            label_keys: &["result"],
+            label_values: &[::telemetry_runtime::__private::RESULT_VALUES],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_in_flight",
@@ -57,6 +61,8 @@ fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {
                 ("module", ::core::module_path!()),
             ],
             zero_series: &[&[]],
+            label_keys: &[],
+            label_values: &[],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_entered_total",
@@ -76,6 +82,8 @@ fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {
                 ("module", ::core::module_path!()),
             ],
             zero_series: &[&[]],
+            label_keys: &[],
+            label_values: &[],
         },
     );
     const _: () = {

@@ -20,6 +20,8 @@ fn first(v: &[u8]) -> Option<u8> {
                 ("module", ::core::module_path!()),
             ],
             zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
+            label_keys: &["result"],
+            label_values: &[::telemetry_runtime::__private::RESULT_VALUES],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_total",
@@ -39,6 +41,8 @@ fn first(v: &[u8]) -> Option<u8> {
                 ("module", ::core::module_path!()),
             ],
             zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
+            label_keys: &["result"],
+            label_values: &[::telemetry_runtime::__private::RESULT_VALUES],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_in_flight",
@@ -58,6 +62,8 @@ fn first(v: &[u8]) -> Option<u8> {
                 ("module", ::core::module_path!()),
             ],
             zero_series: &[&[]],
+            label_keys: &[],
+            label_values: &[],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_entered_total",
@@ -77,6 +83,8 @@ fn first(v: &[u8]) -> Option<u8> {
                 ("module", ::core::module_path!()),
             ],
             zero_series: &[&[]],
+            label_keys: &[],
+            label_values: &[],
         },
     );
     const _: () = {

@@ -277,7 +277,7 @@ pub(crate) fn metadata_tokens(
         shape,
         const_attrs,
         zero_series,
-        quote!(&[]),
+        (quote!(&[]), quote!(&[])),
         span,
     )
 }
@@ -291,7 +291,7 @@ pub(crate) fn metadata_with_keys(
     shape: &Shape,
     const_attrs: TokenStream,
     zero_series: TokenStream,
-    label_keys: TokenStream,
+    (label_keys, label_values): (TokenStream, TokenStream),
     span: Span,
 ) -> TokenStream {
     let kind_ident = Ident::new(kind.ident(), Span::call_site());
@@ -319,6 +319,7 @@ pub(crate) fn metadata_with_keys(
             const_attributes: #const_attrs,
             zero_series: #zero_series,
             label_keys: #label_keys,
+            label_values: #label_values,
         }
     }
 }

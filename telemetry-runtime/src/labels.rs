@@ -38,6 +38,9 @@ pub trait LabelValue {
     /// Number of distinct values when fixed (enums, `bool`), else `None`.
     const CARDINALITY: Option<usize>;
 
+    /// The values, in index order, when fixed; empty when unbounded.
+    const VALUES: &'static [&'static str] = &[];
+
     /// Index of this value in `0..CARDINALITY` (only called when
     /// `CARDINALITY` is `Some`).
     fn index(&self) -> usize;
@@ -85,6 +88,9 @@ pub trait LabelValue {
 pub trait LabelSet {
     /// The label keys, in field order.
     const KEYS: &'static [&'static str];
+
+    /// For each key, its fixed values when known, else an empty slice.
+    const VALUES: &'static [&'static [&'static str]];
 
     /// Number of combinations when every field has a fixed cardinality and
     /// the product is at most [`MAX_DENSE`], else `None`.
@@ -134,6 +140,7 @@ unbounded_int!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
 
 impl LabelValue for bool {
     const CARDINALITY: Option<usize> = Some(2);
+    const VALUES: &'static [&'static str] = &["false", "true"];
     #[inline]
     fn index(&self) -> usize {
         *self as usize

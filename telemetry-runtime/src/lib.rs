@@ -240,7 +240,8 @@ pub use telemetry_macros::metered;
 pub mod __private {
     pub use crate::labels::dense_product;
     pub use crate::metered::{
-        Branch, CallSite, FromResidual, Guard, Probe, ProbeOther, ProbeResult, RESULT_ZERO_SERIES,
+        Branch, CallSite, FromResidual, Guard, Probe, ProbeOther, ProbeResult, RESULT_VALUES,
+        RESULT_ZERO_SERIES,
     };
     pub use crate::registry::{
         Instrument, MetricsGroup, Source, TELEMETRY_RUNTIME_INSTRUMENTS,

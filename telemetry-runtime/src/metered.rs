@@ -53,6 +53,9 @@ pub const RESULT_ZERO_SERIES: &[&[(&str, &str)]] = &[
     &[("result", "panic")],
 ];
 
+/// The values of the `result` label.
+pub const RESULT_VALUES: &[&str] = &["ok", "error", "panic", "cancelled"];
+
 /// One metered function. Built by the macro; not a public API.
 #[doc(hidden)]
 pub struct CallSite {

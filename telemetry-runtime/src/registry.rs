@@ -183,6 +183,9 @@ pub struct Metadata {
     /// The label keys of a typed label set (`#[derive(LabelSet)]`), in
     /// field order; empty when attributes are free-form.
     pub label_keys: &'static [&'static str],
+    /// For each of `label_keys`, its fixed values when known (enums, `bool`),
+    /// else an empty slice.
+    pub label_values: &'static [&'static [&'static str]],
 }
 
 /// Where an instrument's values come from.

@@ -70,6 +70,7 @@ pub(crate) fn label_value(input: DeriveInput) -> syn::Result<TokenStream> {
         #[automatically_derived]
         impl #krate::LabelValue for #ident {
             const CARDINALITY: ::core::option::Option<usize> = ::core::option::Option::Some(#n);
+            const VALUES: &'static [&'static str] = &[#(#seen),*];
 
             #[inline]
             fn index(&self) -> usize {
@@ -108,6 +109,7 @@ pub(crate) fn label_set(input: DeriveInput) -> syn::Result<TokenStream> {
     let mut keys: Vec<String> = Vec::new();
     let mut checks = Vec::new();
     let mut cards = Vec::new();
+    let mut values = Vec::new();
     let mut index_steps = Vec::new();
     let mut kvs = Vec::new();
     for f in &fields.named {
@@ -140,6 +142,7 @@ pub(crate) fn label_set(input: DeriveInput) -> syn::Result<TokenStream> {
             };
         });
         cards.push(quote!(<#ty as #krate::LabelValue>::CARDINALITY));
+        values.push(quote!(<#ty as #krate::LabelValue>::VALUES));
         index_steps.push(quote! {
             i = i * match <#ty as #krate::LabelValue>::CARDINALITY {
                 ::core::option::Option::Some(n) => n,
@@ -153,6 +156,7 @@ pub(crate) fn label_set(input: DeriveInput) -> syn::Result<TokenStream> {
         #[automatically_derived]
         impl #krate::LabelSet for #ident {
             const KEYS: &'static [&'static str] = &[#(#keys),*];
+            const VALUES: &'static [&'static [&'static str]] = &[#(#values),*];
             const CARDINALITY: ::core::option::Option<usize> =
                 #krate::__private::dense_product(&[#(#cards),*]);
 

@@ -180,8 +180,11 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             cardinality_limit,
         };
         let keys = match labels {
-            Some(l) => quote_spanned!(l.span()=> <#l as #krate::LabelSet>::KEYS),
-            None => quote!(&[]),
+            Some(l) => (
+                quote_spanned!(l.span()=> <#l as #krate::LabelSet>::KEYS),
+                quote_spanned!(l.span()=> <#l as #krate::LabelSet>::VALUES),
+            ),
+            None => (quote!(&[]), quote!(&[])),
         };
         let meta = metadata_with_keys(
             &krate,

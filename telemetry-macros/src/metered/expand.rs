@@ -13,7 +13,7 @@
 //!   future is wrapped, so the duration runs from the call to completion.
 
 use super::attr::Options;
-use crate::declare::{metadata_tokens, register_tokens, Shape};
+use crate::declare::{metadata_tokens, metadata_with_keys, register_tokens, Shape};
 use crate::names::Kind;
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
@@ -291,6 +291,10 @@ fn site_tokens(krate: &TokenStream, opts: &Options, function: &str) -> TokenStre
         &[("function", #function), ("module", ::core::module_path!()) #(, #label_pairs)*]
     };
     let results = quote!(#krate::__private::RESULT_ZERO_SERIES);
+    let result_keys = (
+        quote!(&["result"]),
+        quote!(&[#krate::__private::RESULT_VALUES]),
+    );
     let span = Span::call_site();
     let histogram_name = opts
         .histogram
@@ -309,24 +313,26 @@ fn site_tokens(krate: &TokenStream, opts: &Options, function: &str) -> TokenStre
     let mut duration_shape = shape("Duration of metered function calls, by result.");
     duration_shape.unit = "s".into();
     let duration = with_buckets(
-        metadata_tokens(
+        metadata_with_keys(
             krate,
             Kind::Histogram,
             &histogram_name,
             &duration_shape,
             consts.clone(),
             results.clone(),
+            result_keys.clone(),
             span,
         ),
         &buckets,
     );
-    let calls = metadata_tokens(
+    let calls = metadata_with_keys(
         krate,
         Kind::Counter,
         "function_calls_total",
         &shape("Calls of metered functions, by result (ok, error, panic, cancelled)."),
         consts.clone(),
         results,
+        result_keys,
         span,
     );
     let in_flight = metadata_tokens(
