@@ -33,6 +33,7 @@
 
 mod attributes;
 mod config;
+mod describe;
 mod diag;
 mod export;
 mod instruments;
@@ -47,6 +48,7 @@ pub use config::{
     Config, HistogramAggregation, TemporalityPreference, DEFAULT_ENDPOINT, DEFAULT_EXPORT_TIMEOUT,
     DEFAULT_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SERVICE_NAME,
 };
+pub use describe::{MeteredFunction, MetricSummary, Query, QueryOptions, QUANTILES};
 pub use export::{flush, meter, shutdown, ExportError};
 pub use instruments::{
     BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter, Counter, Gauge, Histogram,

@@ -127,7 +127,9 @@ impl MetricReader for SharedReader {
 
 fn start() -> Option<Pipeline> {
     let config = crate::config::current().clone();
-    registry::report_conflicts(&registry::build_catalog());
+    let catalog = registry::build_catalog();
+    registry::report_conflicts(&catalog);
+    crate::describe::write_from_env(&catalog);
     if !config.export_enabled {
         STATE.store(STOPPED, Ordering::Release);
         return None;

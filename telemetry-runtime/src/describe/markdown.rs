@@ -1,0 +1,58 @@
+//! The catalog as a Markdown table.
+
+use super::MetricSummary;
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn labels(m: &MetricSummary) -> String {
+    if m.labels.is_empty() {
+        return "free-form".into();
+    }
+    m.labels
+        .iter()
+        .map(|(k, v)| {
+            if v.is_empty() {
+                format!("`{k}`")
+            } else if v.len() <= 8 {
+                format!("`{k}` ∈ {{{}}}", v.join(", "))
+            } else {
+                format!("`{k}` ∈ {{{}, … {} values}}", v[..6].join(", "), v.len())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn sites(m: &MetricSummary) -> String {
+    match m.declared_at.as_slice() {
+        [one] => one.to_string(),
+        many => format!("{} declarations, first at {}", many.len(), many[0]),
+    }
+}
+
+pub(super) fn render(metrics: &[MetricSummary]) -> String {
+    let mut out = String::from(
+        "| name | kind | unit | description | labels | buckets | declared at |\n|---|---|---|---|---|---|---|\n",
+    );
+    for m in metrics {
+        let buckets = m
+            .buckets
+            .iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            m.name,
+            m.kind,
+            cell(m.unit),
+            cell(m.description),
+            cell(&labels(m)),
+            buckets,
+            sites(m),
+        ));
+    }
+    out
+}
