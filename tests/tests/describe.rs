@@ -9,7 +9,7 @@ use telemetry_runtime::{
     declare_static_up_down_counter, kv_pairs, metered, Counter, LabelSet, LabelValue, Metrics,
     QueryOptions,
 };
-use tests::{backend, setup, Kind};
+use tests::{backend, setup};
 
 declare_static_counter!(
     REQUESTS,
