@@ -15,6 +15,7 @@ pub static LAT: ::telemetry_runtime::Histogram = ::telemetry_runtime::Histogram:
     zero_series: &[&[]],
     label_keys: &[],
     label_values: &[],
+    objectives: &[],
 });
 const _: () = {
     #[::telemetry_runtime::__private::linkme::distributed_slice(

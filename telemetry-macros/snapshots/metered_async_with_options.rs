@@ -22,6 +22,7 @@ async fn checkout(&self, qty: u32) -> Result<u32, String> {
             zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
             label_keys: &["result"],
             label_values: &[::telemetry_runtime::__private::RESULT_VALUES],
+            objectives: &[],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_total",
@@ -44,6 +45,7 @@ async fn checkout(&self, qty: u32) -> Result<u32, String> {
             zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
             label_keys: &["result"],
             label_values: &[::telemetry_runtime::__private::RESULT_VALUES],
+            objectives: &[],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_in_flight",
@@ -66,6 +68,7 @@ async fn checkout(&self, qty: u32) -> Result<u32, String> {
             zero_series: &[&[]],
             label_keys: &[],
             label_values: &[],
+            objectives: &[],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_entered_total",
@@ -88,6 +91,7 @@ async fn checkout(&self, qty: u32) -> Result<u32, String> {
             zero_series: &[&[]],
             label_keys: &[],
             label_values: &[],
+            objectives: &[],
         },
     );
     const _: () = {

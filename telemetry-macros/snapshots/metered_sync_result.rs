@@ -21,6 +21,7 @@ fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {
             zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
             label_keys: &["result"],
             label_values: &[::telemetry_runtime::__private::RESULT_VALUES],
+            objectives: &[],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_total",
@@ -42,6 +43,7 @@ fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {
             zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
             label_keys: &["result"],
             label_values: &[::telemetry_runtime::__private::RESULT_VALUES],
+            objectives: &[],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_in_flight",
@@ -63,6 +65,7 @@ fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {
             zero_series: &[&[]],
             label_keys: &[],
             label_values: &[],
+            objectives: &[],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_entered_total",
@@ -84,6 +87,7 @@ fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {
             zero_series: &[&[]],
             label_keys: &[],
             label_values: &[],
+            objectives: &[],
         },
     );
     const _: () = {

@@ -22,6 +22,7 @@ fn first(v: &[u8]) -> Option<u8> {
             zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
             label_keys: &["result"],
             label_values: &[::telemetry_runtime::__private::RESULT_VALUES],
+            objectives: &[],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_total",
@@ -43,6 +44,7 @@ fn first(v: &[u8]) -> Option<u8> {
             zero_series: ::telemetry_runtime::__private::RESULT_ZERO_SERIES,
             label_keys: &["result"],
             label_values: &[::telemetry_runtime::__private::RESULT_VALUES],
+            objectives: &[],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_in_flight",
@@ -64,6 +66,7 @@ fn first(v: &[u8]) -> Option<u8> {
             zero_series: &[&[]],
             label_keys: &[],
             label_values: &[],
+            objectives: &[],
         },
         ::telemetry_runtime::__private::Metadata {
             name: "function_calls_entered_total",
@@ -85,6 +88,7 @@ fn first(v: &[u8]) -> Option<u8> {
             zero_series: &[&[]],
             label_keys: &[],
             label_values: &[],
+            objectives: &[],
         },
     );
     const _: () = {

@@ -320,6 +320,7 @@ pub(crate) fn metadata_with_keys(
             zero_series: #zero_series,
             label_keys: #label_keys,
             label_values: #label_values,
+            objectives: &[],
         }
     }
 }

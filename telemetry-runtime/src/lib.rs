@@ -200,6 +200,11 @@ macro_rules! declare_static_histogram {
 ///   histogram name.
 /// - `without(calls, duration, in_flight)`: leaves those metrics out. Any
 ///   subset is allowed.
+/// - `objective(latency = 0.25, percentile = 0.99, error_ratio = 0.01)`:
+///   service-level objectives. Latency is in seconds, and `percentile`
+///   defaults to 0.99. They are in the catalog, and
+///   [`Catalog::prometheus_rules`] turns them into alerts for this
+///   function.
 /// - `crate = path`: where `telemetry_runtime` is, when it is re-exported
 ///   under another name (default `::telemetry_runtime`).
 /// - `skip`: on a method of a metered impl block, opts it out. On such a

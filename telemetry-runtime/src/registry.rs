@@ -186,6 +186,9 @@ pub struct Metadata {
     /// For each of `label_keys`, its fixed values when known (enums, `bool`),
     /// else an empty slice.
     pub label_values: &'static [&'static [&'static str]],
+    /// Service-level objectives, as `(name, value)`: `latency_seconds`,
+    /// `percentile` and `error_ratio` (from `#[metered(objective(..))]`).
+    pub objectives: &'static [(&'static str, f64)],
 }
 
 /// Where an instrument's values come from.

@@ -43,7 +43,11 @@ struct Billing {
     invoices_total: Counter<TierLabels>,
 }
 
-#[metered(buckets = [0.001, 1.0], histogram = "describe_call_duration_seconds")]
+#[metered(
+    buckets = [0.001, 1.0],
+    histogram = "describe_call_duration_seconds",
+    objective(latency = 0.1, percentile = 0.9, error_ratio = 0.2)
+)]
 fn work(i: u32) -> Result<(), String> {
     std::thread::sleep(Duration::from_millis(2));
     if i % 10 < 3 {
@@ -304,10 +308,19 @@ fn every_generated_query_returns_the_expected_numbers() {
     // error-ratio alert fires on this data (0.3 > 0.05).
     let rules = cat.prometheus_rules(&opts);
     for (name, expr) in cat.rule_expressions(&opts) {
-        assert!(rules.contains(&name), "{name}");
+        assert!(rules.contains(name.split(':').next().unwrap()), "{name}");
+        assert!(rules.contains(&expr.replace('"', "\\\"")), "{expr}");
         let r = b.wait_until(&expr, |r| !r.is_empty());
-        if name.starts_with("function:function_errors") || name == "MeteredFunctionErrorRatioHigh" {
+        if name.starts_with("function:function_errors")
+            || name == "MeteredFunctionErrorRatioHigh"
+            || name.starts_with("MeteredFunctionErrorObjective")
+        {
+            // The error ratio (0.3) is above both thresholds: they fire.
             assert!(close(r[0].1, 0.3), "{r:?}");
+        }
+        if name.starts_with("MeteredFunctionLatencyObjective") {
+            // p90 = 0.001 + 0.999 * 0.9 = 0.9001 > 0.1: it fires.
+            assert!(close(r[0].1, 0.9001), "{r:?}");
         }
     }
 }

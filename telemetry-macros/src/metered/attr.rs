@@ -24,6 +24,7 @@ pub(crate) struct Options {
     pub(crate) without_duration: bool,
     pub(crate) without_in_flight: bool,
     pub(crate) skip: Option<Span>,
+    pub(crate) objectives: Vec<(String, f64)>,
 }
 
 impl Parse for Options {
@@ -137,6 +138,42 @@ impl Parse for Options {
                     });
                 }
                 ("skip", Meta::Path(p)) => o.skip = Some(p.span()),
+                ("objective", Meta::List(list)) => {
+                    let items: Punctuated<Meta, Token![,]> =
+                        list.parse_args_with(Punctuated::parse_terminated)?;
+                    for it in items {
+                        let Meta::NameValue(nv) = &it else {
+                            return Err(syn::Error::new(it.span(), OBJECTIVE_FORM));
+                        };
+                        let k = nv
+                            .path
+                            .get_ident()
+                            .map(|i| i.to_string())
+                            .unwrap_or_default();
+                        let v = number(&nv.value)?;
+                        let (key, ok) = match k.as_str() {
+                            "latency" => ("latency_seconds", v > 0.0 && v.is_finite()),
+                            "percentile" => ("percentile", v > 0.0 && v < 1.0),
+                            "error_ratio" => ("error_ratio", v > 0.0 && v < 1.0),
+                            _ => return Err(syn::Error::new(nv.path.span(), OBJECTIVE_FORM)),
+                        };
+                        if !ok {
+                            return Err(syn::Error::new(
+                                nv.value.span(),
+                                "latency is a positive number of seconds; percentile and error_ratio are between 0 and 1",
+                            ));
+                        }
+                        o.objectives.push((key.to_owned(), v));
+                    }
+                    if o.objectives.iter().any(|(k, _)| k == "percentile")
+                        && !o.objectives.iter().any(|(k, _)| k == "latency_seconds")
+                    {
+                        return Err(syn::Error::new(
+                            list.span(),
+                            "`percentile` needs a `latency` objective",
+                        ));
+                    }
+                }
                 _ => {
                     return Err(syn::Error::new(
                         meta.path().span(),
@@ -153,6 +190,24 @@ impl Parse for Options {
             ));
         }
         Ok(o)
+    }
+}
+
+const OBJECTIVE_FORM: &str =
+    "objectives are written `objective(latency = 0.25, percentile = 0.99, error_ratio = 0.01)` (latency in seconds; each part optional)";
+
+fn number(e: &Expr) -> syn::Result<f64> {
+    match e {
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse(),
+        _ => Err(syn::Error::new(
+            e.span(),
+            "an objective is a number literal",
+        )),
     }
 }
 
@@ -188,6 +243,9 @@ impl Options {
         o.without_calls |= outer.without_calls;
         o.without_duration |= outer.without_duration;
         o.without_in_flight |= outer.without_in_flight;
+        if o.objectives.is_empty() {
+            o.objectives = outer.objectives.clone();
+        }
         o
     }
 }

@@ -312,7 +312,9 @@ fn site_tokens(krate: &TokenStream, opts: &Options, function: &str) -> TokenStre
     };
     let mut duration_shape = shape("Duration of metered function calls, by result.");
     duration_shape.unit = "s".into();
-    let duration = with_buckets(
+    let objectives = opts.objectives.iter().map(|(k, v)| quote!((#k, #v)));
+    let objectives = quote!(&[#(#objectives),*]);
+    let duration = with_field(
         metadata_with_keys(
             krate,
             Kind::Histogram,
@@ -323,8 +325,10 @@ fn site_tokens(krate: &TokenStream, opts: &Options, function: &str) -> TokenStre
             result_keys.clone(),
             span,
         ),
+        "buckets",
         &buckets,
     );
+    let duration = with_field(duration, "objectives", &objectives);
     let calls = metadata_with_keys(
         krate,
         Kind::Counter,
@@ -384,12 +388,12 @@ fn site_tokens(krate: &TokenStream, opts: &Options, function: &str) -> TokenStre
     }
 }
 
-/// Replaces the `buckets: ..` field of a metadata expression.
-fn with_buckets(meta: TokenStream, buckets: &TokenStream) -> TokenStream {
+/// Replaces the field `name` of a metadata expression.
+fn with_field(meta: TokenStream, name: &str, value: &TokenStream) -> TokenStream {
     let mut e: syn::ExprStruct = syn::parse2(meta).expect("metadata is a struct expression");
     for f in e.fields.iter_mut() {
-        if matches!(&f.member, syn::Member::Named(i) if i == "buckets") {
-            f.expr = syn::parse2(buckets.clone()).expect("buckets expression");
+        if matches!(&f.member, syn::Member::Named(i) if i == name) {
+            f.expr = syn::parse2(value.clone()).expect("field expression");
         }
     }
     e.to_token_stream()

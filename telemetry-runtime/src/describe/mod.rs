@@ -51,7 +51,7 @@ impl MetricSummary {
 }
 
 /// A metered function: its labels and which of its metrics exist.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MeteredFunction {
     /// The `function` label.
     pub function: String,
@@ -63,6 +63,19 @@ pub struct MeteredFunction {
     pub calls: bool,
     /// Whether `function_calls_in_flight` is exported for it.
     pub in_flight: bool,
+    /// Its objectives from `#[metered(objective(..))]`: `latency_seconds`,
+    /// `percentile`, `error_ratio`.
+    pub objectives: Vec<(&'static str, f64)>,
+}
+
+impl MeteredFunction {
+    /// The value of objective `name`, if set.
+    pub fn objective(&self, name: &str) -> Option<f64> {
+        self.objectives
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+    }
 }
 
 impl Catalog {
@@ -87,7 +100,11 @@ impl Catalog {
                     histogram: None,
                     calls: false,
                     in_flight: false,
+                    objectives: Vec::new(),
                 });
+            if f.objectives.is_empty() {
+                f.objectives = m.objectives.to_vec();
+            }
             match m.kind {
                 InstrumentKind::Histogram => f.histogram = Some(m.name.to_owned()),
                 InstrumentKind::Counter => f.calls = true,

@@ -55,10 +55,43 @@ pub(super) fn alerts(functions: &[MeteredFunction], opts: &QueryOptions) -> Vec<
         return Vec::new();
     }
     let ratio = &recording(functions, opts)[1].1;
-    vec![(
+    let mut out = vec![(
         "MeteredFunctionErrorRatioHigh".to_owned(),
         format!("({ratio}) > {}", opts.error_ratio_alert),
-    )]
+    )];
+    let (job, w) = (&opts.job_label, &opts.window);
+    for f in functions {
+        let m = vec![
+            format!("function=\"{}\"", escape(&f.function)),
+            format!("module=\"{}\"", escape(&f.module)),
+        ];
+        let s = sel(&m, opts);
+        let mut errs = m.clone();
+        errs.push("result=~\"error|panic\"".into());
+        let se = sel(&errs, opts);
+        let by = format!("{job}, function, module");
+        if let (Some(latency), Some(h)) = (f.objective("latency_seconds"), &f.histogram) {
+            let p = f.objective("percentile").unwrap_or(0.99);
+            let expr = if opts.native_histograms {
+                format!("histogram_quantile({p}, sum by ({by}) (rate({h}{s}[{w}]))) > {latency}")
+            } else {
+                format!("histogram_quantile({p}, sum by ({by}, le) (rate({h}_bucket{s}[{w}]))) > {latency}")
+            };
+            out.push((
+                format!("MeteredFunctionLatencyObjective:{}", f.function),
+                expr,
+            ));
+        }
+        if let (Some(ratio), true) = (f.objective("error_ratio"), f.calls) {
+            out.push((
+                format!("MeteredFunctionErrorObjective:{}", f.function),
+                format!(
+                    "(sum by ({by}) (rate(function_calls_total{se}[{w}])) / sum by ({by}) (rate(function_calls_total{s}[{w}]))) > {ratio}"
+                ),
+            ));
+        }
+    }
+    out
 }
 
 fn yaml_str(s: &str) -> String {
@@ -80,10 +113,18 @@ pub(super) fn render(functions: &[MeteredFunction], opts: &QueryOptions) -> Stri
     if !alerts.is_empty() {
         out.push_str("  - name: telemetry_runtime_alerts\n    rules:\n");
         for (name, expr) in alerts {
+            // Per-function alerts share one alert name; the function label
+            // tells them apart.
+            let name = name.split(':').next().unwrap_or(&name).to_owned();
+            let summary = if name.contains("Latency") {
+                "{{ $labels.function }} in {{ $labels.module }} is slower than its objective: {{ $value | humanizeDuration }}"
+            } else {
+                "{{ $labels.function }} in {{ $labels.module }} fails {{ $value | humanizePercentage }} of its calls"
+            };
             out.push_str(&format!(
                 "      - alert: {name}\n        expr: {}\n        for: 10m\n        labels:\n          severity: warning\n        annotations:\n          summary: {}\n",
                 yaml_str(&expr),
-                yaml_str("{{ $labels.function }} in {{ $labels.module }} fails {{ $value | humanizePercentage }} of its calls"),
+                yaml_str(summary),
             ));
         }
     }
