@@ -26,4 +26,11 @@ const fn g() -> u32 {
 #[metered]
 struct NotAFunction;
 
+
+
+#[metered(objective(latency = -1.0))]
+fn h() {}
+
+#[metered(objective(percentile = 0.9))]
+fn i() {}
 fn main() {}

@@ -9,8 +9,9 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 
 pub(crate) const ALLOWED: &str = "name = \"..\", labels(key = \"value\", ..), buckets = [..] with \
-     histogram = \"..._seconds\", without(calls | duration | in_flight), crate = path, skip (on a \
-     method of a metered impl block)";
+     histogram = \"..._seconds\", without(calls | duration | in_flight), \
+     objective(latency = .., percentile = .., error_ratio = ..), crate = path, skip (on a method of a \
+     metered impl block)";
 
 /// The options of one `#[metered(...)]`.
 #[derive(Clone, Default)]
