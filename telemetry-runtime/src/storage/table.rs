@@ -7,12 +7,12 @@
 //! are recorded into one overflow series labelled
 //! `otel_metric_overflow="true"`, and a warning is printed once.
 
-use super::attrs::{hash_set, normalise, set_eq};
+use super::attrs::{fingerprint, hash_set, normalise, set_eq};
 use super::cells::{stripe_count, Striped};
 use crate::diag;
 use crate::registry::{InstrumentKind, Metadata};
 use opentelemetry::KeyValue;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -53,7 +53,12 @@ impl Series {
 
     #[inline]
     fn matches(&self, hash: u64, given: &[KeyValue]) -> bool {
-        self.hash == hash && set_eq(self.raw.as_deref().unwrap_or(&self.attrs), given)
+        self.hash == hash && self.same(given)
+    }
+
+    #[inline(always)]
+    fn same(&self, given: &[KeyValue]) -> bool {
+        set_eq(self.raw.as_deref().unwrap_or(&self.attrs), given)
     }
 
     /// Approximate heap bytes of this series.
@@ -80,6 +85,19 @@ pub(crate) fn now_ns() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
+/// Entries of the recent-lookup cache.
+const RECENT: usize = 64;
+
+/// The labelled series, and a cache in front of them.
+struct Slots {
+    series: Box<[OnceLock<Box<Series>>]>,
+    /// Slot index + 1 of a recently found series, by attribute
+    /// fingerprint: callers that pass the same static strings every time
+    /// skip hashing the bytes. Hits are verified, so a stale entry is only
+    /// a miss.
+    recent: Box<[AtomicU32]>,
+}
+
 /// The storage of one instrument.
 pub(crate) struct Table {
     meta: &'static Metadata,
@@ -90,7 +108,7 @@ pub(crate) struct Table {
     /// The series without attributes; also the zero point of an instrument
     /// that was declared but never recorded.
     pub(crate) unlabelled: Series,
-    slots: OnceLock<Box<[OnceLock<Box<Series>>]>>,
+    slots: OnceLock<Slots>,
     len: AtomicUsize,
     overflow: OnceLock<Box<Series>>,
     warned: AtomicBool,
@@ -126,25 +144,51 @@ impl Table {
         if attrs.is_empty() {
             return &self.unlabelled;
         }
-        let hash = hash_set(attrs);
         let slots = self.slots.get_or_init(|| self.alloc_slots());
-        let mask = slots.len() - 1;
+        let recent = &slots.recent[fingerprint(attrs) as usize & (RECENT - 1)];
+        let e = recent.load(Relaxed) as usize;
+        if e != 0 {
+            if let Some(s) = slots.series[e - 1].get() {
+                if s.same(attrs) {
+                    return s;
+                }
+            }
+        }
+        self.lookup(slots, attrs, recent)
+    }
+
+    #[inline(never)]
+    fn lookup<'a>(
+        &'a self,
+        slots: &'a Slots,
+        attrs: &[KeyValue],
+        recent: &AtomicU32,
+    ) -> &'a Series {
+        let hash = hash_set(attrs);
+        let series = &slots.series;
+        let mask = series.len() - 1;
         let mut i = hash as usize & mask;
         loop {
-            match slots[i].get() {
-                Some(s) if s.matches(hash, attrs) => return s,
+            match series[i].get() {
+                Some(s) if s.matches(hash, attrs) => {
+                    recent.store(i as u32 + 1, Relaxed);
+                    return s;
+                }
                 Some(_) => i = (i + 1) & mask,
-                None => return self.insert(slots, i, hash, attrs),
+                None => return self.insert(series, i, hash, attrs),
             }
         }
     }
 
     #[cold]
-    fn alloc_slots(&self) -> Box<[OnceLock<Box<Series>>]> {
+    fn alloc_slots(&self) -> Slots {
         // At most half full at the limit, so probes stay short and a free
         // slot always exists.
         let cap = (self.limit() * 2).next_power_of_two().max(16);
-        (0..cap).map(|_| OnceLock::new()).collect()
+        Slots {
+            series: (0..cap).map(|_| OnceLock::new()).collect(),
+            recent: (0..RECENT).map(|_| AtomicU32::new(0)).collect(),
+        }
     }
 
     fn limit(&self) -> usize {
@@ -208,7 +252,7 @@ impl Table {
             .slots
             .get()
             .into_iter()
-            .flat_map(|s| s.iter())
+            .flat_map(|s| s.series.iter())
             .filter_map(|s| s.get())
             .chain(self.overflow.get());
         for s in labelled {
@@ -234,7 +278,8 @@ impl Table {
     pub(crate) fn heap_bytes(&self) -> usize {
         let mut total = self.unlabelled.heap_bytes();
         if let Some(slots) = self.slots.get() {
-            total += slots.len() * std::mem::size_of::<OnceLock<Box<Series>>>();
+            total += slots.series.len() * std::mem::size_of::<OnceLock<Box<Series>>>()
+                + RECENT * std::mem::size_of::<AtomicU32>();
         }
         self.for_each(|s| total += s.heap_bytes());
         total
