@@ -79,7 +79,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("export_enabled", &self.export_enabled)
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &redact_url(&self.endpoint))
             .field("interval", &self.interval)
             .field("export_timeout", &self.export_timeout)
             .field("request_timeout", &self.request_timeout)
@@ -153,6 +153,7 @@ impl Parser<'_> {
     }
 
     fn bad(&mut self, var: &str, value: &str, why: &str, default: &str) {
+        let value = shown(value);
         self.msgs.push(format!(
             "{var}={value:?} is not valid ({why}); using the default ({default})"
         ));
@@ -278,7 +279,7 @@ impl Parser<'_> {
                 Err(why) => {
                     self.bad(
                         "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-                        &v,
+                        &redact_url(&v),
                         why,
                         DEFAULT_ENDPOINT,
                     );
@@ -291,7 +292,12 @@ impl Parser<'_> {
             return match check_url(&v) {
                 Ok(()) => format!("{}/v1/metrics", v.trim_end_matches('/')),
                 Err(why) => {
-                    self.bad("OTEL_EXPORTER_OTLP_ENDPOINT", &v, why, DEFAULT_ENDPOINT);
+                    self.bad(
+                        "OTEL_EXPORTER_OTLP_ENDPOINT",
+                        &redact_url(&v),
+                        why,
+                        DEFAULT_ENDPOINT,
+                    );
                     DEFAULT_ENDPOINT.to_owned()
                 }
             };
@@ -429,7 +435,8 @@ impl Parser<'_> {
                         attrs.push((k, val));
                     }
                     _ => self.msgs.push(format!(
-                        "{VAR}: {item:?} is not a valid `key=value` pair (percent-encoded); it is ignored"
+                        "{VAR}: {:?} is not a valid `key=value` pair (percent-encoded); it is ignored",
+                        shown(item)
                     )),
                 }
             }
@@ -464,6 +471,38 @@ impl Config {
 
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// At most the first 100 characters of a bad value, for a message.
+fn shown(value: &str) -> String {
+    const MAX: usize = 100;
+    match value.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &value[..i]),
+        None => value.to_owned(),
+    }
+}
+
+/// `url` as messages show it: without user-info (`user:password@`), query
+/// or fragment, which may carry credentials.
+pub(crate) fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("<redacted>@{host}"),
+        None => authority.to_owned(),
+    };
+    let path = match path.find(['?', '#']) {
+        Some(i) => format!("{}?<redacted>", &path[..i]),
+        None => path.to_owned(),
+    };
+    match scheme {
+        Some(s) => format!("{s}://{authority}{path}"),
+        None => format!("{authority}{path}"),
+    }
 }
 
 /// Checks that `url` is an absolute `http` or `https` URL with a host.
@@ -777,5 +816,309 @@ mod tests {
         assert_eq!(percent_decode("%e2%82%ac").as_deref(), Some("€"));
         assert_eq!(percent_decode("%2"), None);
         assert_eq!(percent_decode("%ff"), None);
+    }
+
+    /// Every variable the runtime reads.
+    const ALL_VARS: &[&str] = &[
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+        "OTEL_METRIC_EXPORT_INTERVAL",
+        "OTEL_METRIC_EXPORT_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+        "OTEL_SERVICE_NAME",
+        "OTEL_SERVICE_INSTANCE_ID",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+        "OTEL_SDK_DISABLED",
+        "HYPERACTOR_OTEL_BACKEND",
+    ];
+
+    /// Variables whose whole value is one word, number or URL: a bad value
+    /// gives exactly one message and the default.
+    const SCALAR_VARS: &[&str] = &[
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+        "OTEL_METRIC_EXPORT_INTERVAL",
+        "OTEL_METRIC_EXPORT_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+        "OTEL_SDK_DISABLED",
+        "HYPERACTOR_OTEL_BACKEND",
+    ];
+
+    /// What the defaults are, without the random instance id.
+    fn comparable(c: &Config) -> String {
+        let mut c = c.clone();
+        c.service_instance_id.clear();
+        format!("{c:?}")
+    }
+
+    #[test]
+    fn every_scalar_variable_rejects_garbage_with_one_message() {
+        let default = comparable(&parse(&[]).0);
+        let huge = "9".repeat(100_000);
+        for var in SCALAR_VARS {
+            for bad in [
+                "",
+                "   ",
+                "garbage",
+                "-1",
+                "-15000",
+                "0",
+                "1e3",
+                "99999999999999999999999999999",
+                huge.as_str(),
+                "\u{0}",
+                "é€😀",
+                "http://",
+                "http://[::1",
+                "http://h:-1/x",
+                "ftp://h/x",
+                "//h/x",
+                "http/json",
+                "weekly",
+                "yes",
+            ] {
+                let (c, msgs) = parse(&[(var, bad)]);
+                // A few of these are valid for some variables.
+                let valid = matches!(
+                    (*var, bad),
+                    ("OTEL_METRIC_EXPORT_INTERVAL" | "OTEL_METRIC_EXPORT_TIMEOUT"
+                        | "OTEL_EXPORTER_OTLP_TIMEOUT" | "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", _)
+                        if bad.parse::<u64>().is_ok_and(|n| n > 0 && n <= MAX_MILLIS)
+                );
+                if valid {
+                    continue;
+                }
+                assert_eq!(msgs.len(), 1, "{var}={bad:.40}: {msgs:?}");
+                assert!(msgs[0].starts_with(var), "{var}: {msgs:?}");
+                assert!(msgs[0].contains("default"), "{var}: {msgs:?}");
+                assert!(msgs[0].len() < 600, "{var}: message too long");
+                assert_eq!(comparable(&c), default, "{var}={bad:.40}");
+            }
+        }
+    }
+
+    #[test]
+    fn list_variables_ignore_bad_items_one_message_each() {
+        for var in [
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        ] {
+            let (c, msgs) = parse(&[(var, "=,novalue,a b=c,k=%zz,k2=%0A,ok=1,,")]);
+            assert_eq!(c.headers, [("ok".to_string(), "1".to_string())], "{var}");
+            assert_eq!(msgs.len(), 5, "{var}: {msgs:?}");
+            assert!(msgs.iter().all(|m| m.starts_with(var)), "{msgs:?}");
+        }
+        let (c, msgs) = parse(&[("OTEL_RESOURCE_ATTRIBUTES", "=x,novalue,k=%zz,ok=1,,")]);
+        assert_eq!(c.resource_attributes, [("ok".into(), "1".into())]);
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert!(msgs
+            .iter()
+            .all(|m| m.starts_with("OTEL_RESOURCE_ATTRIBUTES")));
+        // Free-text variables: only an empty value is wrong.
+        for var in ["OTEL_SERVICE_NAME", "OTEL_SERVICE_INSTANCE_ID"] {
+            let (_, msgs) = parse(&[(var, "")]);
+            assert_eq!(msgs.len(), 1);
+            assert!(msgs[0].starts_with(var));
+            let (_, msgs) = parse(&[(var, "any \"text\" é, = %")]);
+            assert!(msgs.is_empty(), "{msgs:?}");
+        }
+    }
+
+    #[test]
+    fn endpoint_credentials_are_not_shown() {
+        let (c, msgs) = parse(&[(
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "http://user:hunter22@h:99999999/x?token=abcd",
+        )]);
+        assert_eq!(c.endpoint, DEFAULT_ENDPOINT);
+        assert!(
+            !msgs[0].contains("hunter22") && !msgs[0].contains("abcd"),
+            "{msgs:?}"
+        );
+        let (c, _) = parse(&[(
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "http://user:hunter22@h:1/x",
+        )]);
+        assert!(!format!("{c:?}").contains("hunter22"));
+        assert_eq!(
+            redact_url("https://u:p@h:1/a/b?k=v#f"),
+            "https://<redacted>@h:1/a/b?<redacted>"
+        );
+        assert_eq!(redact_url("http://h/x"), "http://h/x");
+        assert_eq!(redact_url("garbage"), "garbage");
+    }
+
+    #[test]
+    fn default_endpoint_is_loopback() {
+        let (c, _) = parse(&[]);
+        let uri: ureq::http::Uri = c.endpoint.parse().unwrap();
+        let host = uri.host().unwrap();
+        assert_eq!(host, "localhost");
+        use std::net::ToSocketAddrs;
+        // Whatever `localhost` resolves to here is a loopback address.
+        if let Ok(addrs) = (host, 9090).to_socket_addrs() {
+            for a in addrs {
+                assert!(a.ip().is_loopback(), "{a}");
+            }
+        }
+    }
+
+    /// A small deterministic PRNG (xorshift64*), so the property tests need
+    /// no dependency and fail the same way every time.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn text(&mut self, secret: &str) -> String {
+            const PIECES: &[&str] = &[
+                "a",
+                "Z",
+                "0",
+                "9",
+                "-",
+                "_",
+                ".",
+                ",",
+                "=",
+                "%",
+                "%2",
+                "%2C",
+                "%3D",
+                "%zz",
+                "%ff",
+                "%e2%82%ac",
+                " ",
+                "\t",
+                "\n",
+                "\r",
+                "\0",
+                "é",
+                "😀",
+                "http://",
+                "https://",
+                "localhost",
+                ":",
+                "[",
+                "]",
+                "::1",
+                "/",
+                "?",
+                "#",
+                "@",
+                "999999",
+                "-1",
+                "0",
+                "true",
+                "FALSE",
+                "gzip",
+                "delta",
+                "none",
+                "off",
+                "prometheus",
+                "http/protobuf",
+                "Basic ",
+                "Bearer ",
+            ];
+            let mut s = String::new();
+            for _ in 0..self.below(12) {
+                if self.below(10) == 0 {
+                    s.push_str(secret);
+                } else {
+                    s.push_str(PIECES[self.below(PIECES.len())]);
+                }
+            }
+            s
+        }
+    }
+
+    /// Random environments: parsing never panics, every message names a
+    /// variable, the result is always usable, and no header value is ever
+    /// printed. Bounded (a few thousand cases, well under a second) so that
+    /// it runs in CI; `fuzz/` has the open-ended version.
+    #[test]
+    fn random_environments_never_panic_or_leak() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for case in 0..3000 {
+            let secret = format!("S3CR3T{case}x");
+            let mut vars: HashMap<String, String> = HashMap::new();
+            for _ in 0..rng.below(8) {
+                let var = ALL_VARS[rng.below(ALL_VARS.len())];
+                let value = if var.ends_with("HEADERS") {
+                    // The secret only ever stands in a value (a header's
+                    // name is not secret).
+                    format!(
+                        "{},authorization=Bearer%20{secret}{},{}",
+                        rng.text(""),
+                        rng.text(""),
+                        rng.text("")
+                    )
+                } else {
+                    rng.text("")
+                };
+                vars.insert(var.to_owned(), value);
+            }
+            let (c, msgs) = Config::from_lookup(|k| vars.get(k).cloned());
+            for m in &msgs {
+                assert!(
+                    ALL_VARS.iter().any(|v| m.contains(v)),
+                    "case {case}: {m:?} names no variable"
+                );
+                assert!(!m.contains(&secret), "case {case}: leaked {m:?}");
+            }
+            assert!(!format!("{c:?}").contains(&secret), "case {case}");
+            assert!(
+                check_url(&c.endpoint).is_ok(),
+                "case {case}: {}",
+                c.endpoint
+            );
+            for d in [c.interval, c.export_timeout, c.request_timeout] {
+                assert!(d > Duration::ZERO && d <= Duration::from_millis(MAX_MILLIS));
+            }
+            assert!(!c.service_name.is_empty() && !c.service_instance_id.is_empty());
+            for (k, v) in &c.headers {
+                assert!(!k.is_empty() && k.bytes().all(is_token_byte));
+                assert!(!v.contains(['\r', '\n', '\0']));
+            }
+        }
+    }
+
+    #[test]
+    fn random_percent_decoding_never_panics() {
+        let mut rng = Rng(42);
+        for _ in 0..20_000 {
+            let s = rng.text("");
+            if let Some(d) = percent_decode(&s) {
+                // Decoding never makes a string longer.
+                assert!(d.len() <= s.len());
+            }
+            let _ = check_url(&s);
+            let _ = redact_url(&s);
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! is entries minus completions, both computed at export time, so they
 //! cost nothing per call.
 
-use crate::instruments::record_histogram;
+use crate::instruments::record_nanos;
 use crate::registry::{Instrument, Metadata, Source};
 use crate::storage::table::{Series, Table};
 use opentelemetry::KeyValue;
@@ -69,7 +69,7 @@ pub struct CallSite {
 struct Bound {
     table: &'static Table,
     meta: &'static Metadata,
-    exponential: bool,
+    clock: &'static quanta::Clock,
     entered: &'static Series,
     ok: &'static Series,
     error: &'static Series,
@@ -86,7 +86,7 @@ impl CallSite {
         entered: Metadata,
     ) -> CallSite {
         CallSite {
-            duration: Instrument::new(duration),
+            duration: Instrument::nanos_histogram(duration),
             entered: Instrument::new(entered),
             calls: Instrument::derived(calls, Source::CountOf(&site.duration)),
             in_flight: Instrument::derived(
@@ -129,7 +129,7 @@ impl CallSite {
             let b = Bound {
                 table,
                 meta: self.duration.metadata(),
-                exponential: table.exponential,
+                clock: clock(),
                 entered: &self.entered.table().unlabelled,
                 ok: result("ok"),
                 error: result("error"),
@@ -147,7 +147,7 @@ impl CallSite {
         bound.entered.cells.local(0).fetch_add(1, Relaxed);
         Guard {
             bound,
-            start: quanta::Instant::now(),
+            start: bound.clock.raw(),
         }
     }
 }
@@ -159,25 +159,41 @@ impl CallSite {
 #[must_use]
 pub struct Guard {
     bound: &'static Bound,
-    start: quanta::Instant,
+    /// Raw clock ticks at entry.
+    start: u64,
+}
+
+/// The process's clock: the TSC through `quanta` where it is invariant and
+/// calibrated, the OS monotonic clock otherwise.
+fn clock() -> &'static quanta::Clock {
+    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+    CLOCK.get_or_init(quanta::Clock::new)
+}
+
+impl Guard {
+    #[inline(always)]
+    fn nanos(&self) -> u64 {
+        let c = self.bound.clock;
+        c.delta_as_nanos(self.start, c.raw())
+    }
 }
 
 impl Guard {
     /// Records the call with `result="error"` if `error`, else `"ok"`.
     #[inline(always)]
     pub fn finish(self, error: bool) {
-        let secs = self.start.elapsed().as_secs_f64();
+        let nanos = self.nanos();
         let b = self.bound;
         std::mem::forget(self);
         let series = if error { b.error } else { b.ok };
-        record_histogram(series, b.exponential, secs, b.meta);
+        record_nanos(series, b.table, nanos, b.meta);
     }
 }
 
 impl Drop for Guard {
     #[cold]
     fn drop(&mut self) {
-        let secs = self.start.elapsed().as_secs_f64();
+        let nanos = self.nanos();
         let b = self.bound;
         let result = if std::thread::panicking() {
             "panic"
@@ -185,7 +201,7 @@ impl Drop for Guard {
             "cancelled"
         };
         let series = b.table.series(&[KeyValue::new("result", result)]);
-        record_histogram(series, b.exponential, secs, b.meta);
+        record_nanos(series, b.table, nanos, b.meta);
     }
 }
 

@@ -211,6 +211,9 @@ pub enum Source {
 pub struct Instrument {
     pub(crate) meta: Metadata,
     pub(crate) source: Source,
+    /// A histogram whose sum word counts integer nanoseconds (metered
+    /// durations: an atomic add instead of a compare-and-swap loop).
+    pub(crate) sum_nanos: bool,
     table: OnceLock<Table>,
     /// For dense typed label sets: series by combination index.
     dense: OnceLock<Box<[OnceLock<&'static Series>]>>,
@@ -222,6 +225,19 @@ impl Instrument {
         Instrument {
             meta,
             source: Source::Own,
+            sum_nanos: false,
+            table: OnceLock::new(),
+            dense: OnceLock::new(),
+        }
+    }
+
+    /// A histogram of durations recorded in nanoseconds.
+    #[doc(hidden)]
+    pub const fn nanos_histogram(meta: Metadata) -> Self {
+        Instrument {
+            meta,
+            source: Source::Own,
+            sum_nanos: true,
             table: OnceLock::new(),
             dense: OnceLock::new(),
         }
@@ -232,6 +248,7 @@ impl Instrument {
         Instrument {
             meta,
             source,
+            sum_nanos: false,
             table: OnceLock::new(),
             dense: OnceLock::new(),
         }

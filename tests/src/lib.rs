@@ -18,6 +18,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod fault;
+pub mod vm;
+
 /// How long a test waits for data to show up.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -86,51 +89,7 @@ impl Backend {
 
     /// Runs an instant query; returns each series' labels and value.
     pub fn query(&self, promql: &str) -> Result<Vec<Sample>, String> {
-        if self.kind == Kind::Victoria {
-            // Make just-ingested samples searchable now, not in a few seconds.
-            let _ = ureq::get(format!("{}/internal/force_flush", self.url)).call();
-        }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64()
-            + 1.0;
-        let mut resp = ureq::get(format!("{}/api/v1/query", self.url))
-            .query("query", promql)
-            .query("time", format!("{now:.3}"))
-            .call()
-            .map_err(|e| format!("query {promql}: {e}"))?;
-        let body: Value = serde_json::from_str(
-            &resp
-                .body_mut()
-                .read_to_string()
-                .map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| e.to_string())?;
-        if body["status"] != "success" {
-            return Err(format!("query {promql}: {body}"));
-        }
-        let mut out = Vec::new();
-        for r in body["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
-            let labels = r["metric"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let v: f64 = match &r["value"][1] {
-                Value::String(s) => s.parse().unwrap_or(f64::NAN),
-                _ => f64::NAN,
-            };
-            out.push((labels, v));
-        }
-        Ok(out)
+        query_with(&default_agent(), &self.url, None, self.kind, promql)
     }
 
     /// Polls `promql` until it yields exactly one series whose value is
@@ -144,21 +103,101 @@ impl Backend {
 
     /// Polls `promql` until `done` holds for the result; returns it.
     pub fn wait_until(&self, promql: &str, done: impl Fn(&[Sample]) -> bool) -> Vec<Sample> {
-        let deadline = Instant::now() + DEADLINE;
-        let mut last = Err("never queried".to_owned());
-        let mut pause = Duration::from_millis(20);
-        while Instant::now() < deadline {
-            last = self.query(promql);
-            if let Ok(r) = &last {
-                if done(r) {
-                    return r.clone();
-                }
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(500));
-        }
-        panic!("{promql}: condition not met within {DEADLINE:?}; last result: {last:?}");
+        poll_query(promql, |q| self.query(q), done)
     }
+}
+
+fn default_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// Runs an instant query against `url` with `agent`, sending `auth` as the
+/// `Authorization` header when given.
+pub(crate) fn query_with(
+    agent: &ureq::Agent,
+    url: &str,
+    auth: Option<&str>,
+    kind: Kind,
+    promql: &str,
+) -> Result<Vec<Sample>, String> {
+    if kind == Kind::Victoria {
+        // Make just-ingested samples searchable now, not in a few seconds.
+        let mut req = agent.get(format!("{url}/internal/force_flush"));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let _ = req.call();
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 1.0;
+    let mut req = agent
+        .get(format!("{url}/api/v1/query"))
+        .query("query", promql)
+        .query("time", format!("{now:.3}"));
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let mut resp = req.call().map_err(|e| format!("query {promql}: {e}"))?;
+    let body: Value = serde_json::from_str(
+        &resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    if body["status"] != "success" {
+        return Err(format!("query {promql}: {body}"));
+    }
+    let mut out = Vec::new();
+    for r in body["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        let labels = r["metric"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let v: f64 = match &r["value"][1] {
+            Value::String(s) => s.parse().unwrap_or(f64::NAN),
+            _ => f64::NAN,
+        };
+        out.push((labels, v));
+    }
+    Ok(out)
+}
+
+/// Polls `query(promql)` until `done` holds for the result, at most
+/// [`DEADLINE`]; panics with the last result otherwise.
+pub(crate) fn poll_query(
+    promql: &str,
+    query: impl Fn(&str) -> Result<Vec<Sample>, String>,
+    done: impl Fn(&[Sample]) -> bool,
+) -> Vec<Sample> {
+    let deadline = Instant::now() + DEADLINE;
+    let mut last = Err("never queried".to_owned());
+    let mut pause = Duration::from_millis(20);
+    while Instant::now() < deadline {
+        last = query(promql);
+        if let Ok(r) = &last {
+            if done(r) {
+                return r.clone();
+            }
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(500));
+    }
+    panic!("{promql}: condition not met within {DEADLINE:?}; last result: {last:?}");
 }
 
 /// The backend of this test process, started or attached on first use.
@@ -178,7 +217,8 @@ pub fn backend() -> &'static Backend {
     })
 }
 
-fn free_port() -> u16 {
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -186,7 +226,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
+/// A fresh directory under the system's temporary directory.
+pub fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "telemetry-{tag}-{}-{}",
         std::process::id(),
@@ -223,7 +264,7 @@ fn spawn_for_life(mut cmd: Command) {
     rx.recv().unwrap().expect("could not start the backend");
 }
 
-fn libc_prctl_pdeathsig() {
+pub(crate) fn libc_prctl_pdeathsig() {
     extern "C" {
         fn prctl(option: i32, ...) -> i32;
     }
@@ -235,7 +276,7 @@ fn libc_prctl_pdeathsig() {
     }
 }
 
-fn wait_healthy(url: &str, path: &str) {
+pub(crate) fn wait_healthy(url: &str, path: &str) {
     let deadline = Instant::now() + DEADLINE;
     while Instant::now() < deadline {
         if let Ok(r) = ureq::get(format!("{url}{path}")).call() {
@@ -248,18 +289,26 @@ fn wait_healthy(url: &str, path: &str) {
     panic!("backend at {url} did not become healthy within {DEADLINE:?}");
 }
 
+/// The VictoriaMetrics binary, installed by `scripts/vm-install.sh` if needed.
+pub fn victoria_bin() -> &'static str {
+    static BIN: OnceLock<String> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let out = Command::new(repo_root().join("scripts/vm-install.sh"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/vm-install.sh");
+        assert!(out.status.success(), "scripts/vm-install.sh failed");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .to_owned()
+    })
+}
+
 fn spawn_victoria() -> Backend {
-    let out = Command::new(repo_root().join("scripts/vm-install.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run scripts/vm-install.sh");
-    assert!(out.status.success(), "scripts/vm-install.sh failed");
-    let bin = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned();
+    let bin = victoria_bin();
     let port = free_port();
     let data = temp_dir("vm");
     let mut cmd = Command::new(bin);

@@ -92,7 +92,12 @@ impl Collector {
             );
         let mut points: Vec<(Vec<PbKeyValue>, Vec<u64>, u64)> = Vec::new();
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-        let merge = insts.len() > 1;
+        // Always merge points that a backend would see as one series: other
+        // declarations of the name, and sets that became equal on the way
+        // to the wire (see `labels.rs`). A request with two points of one
+        // series loses a count (VictoriaMetrics) or is rejected whole
+        // (Prometheus: duplicate sample).
+        let merge = true;
         let exponential = meta.kind == InstrumentKind::Histogram && exponential_histograms();
         let words = match meta.kind {
             InstrumentKind::Histogram if exponential => exp::WORDS,
@@ -125,7 +130,7 @@ impl Collector {
                 Source::Own => match inst.table_if_used() {
                     None => zero(&mut add),
                     Some(table) => table.for_each(|s: &Series| {
-                        let raw = self.read(s, meta.kind, words, delta);
+                        let raw = self.read(s, meta.kind, words, delta, inst.sum_nanos);
                         add(pb_attrs(consts, &s.attrs), raw, s.start_ns);
                     }),
                 },
@@ -179,7 +184,7 @@ impl Collector {
                         attributes,
                         start_time_unix_nano: start_of(start),
                         time_unix_nano: now,
-                        value: Some(number_data_point::Value::AsInt(raw[0] as i64)),
+                        value: Some(sum_value(meta.kind, raw[0])),
                         ..Default::default()
                     })
                     .collect(),
@@ -242,11 +247,22 @@ impl Collector {
 
     /// The series' words summed over stripes (sums of `f64` kept as bits),
     /// minus the acknowledged baseline when `delta`.
-    fn read(&mut self, s: &Series, kind: InstrumentKind, words: usize, delta: bool) -> Vec<u64> {
+    fn read(
+        &mut self,
+        s: &Series,
+        kind: InstrumentKind,
+        words: usize,
+        delta: bool,
+        sum_nanos: bool,
+    ) -> Vec<u64> {
         let mut raw: Vec<u64> = (0..words)
             .map(|w| match (kind, w) {
                 (InstrumentKind::Gauge, _) => {
                     s.cells.at(0, 0).load(std::sync::atomic::Ordering::Relaxed)
+                }
+                // Metered durations keep their sum in integer nanoseconds.
+                (InstrumentKind::Histogram, w) if w == words - 1 && sum_nanos => {
+                    (s.cells.sum_u64(w) as f64 * 1e-9).to_bits()
                 }
                 (InstrumentKind::Histogram, w) if w == words - 1 => s.cells.sum_f64(w).to_bits(),
                 _ => s.cells.sum_u64(w),
@@ -342,15 +358,30 @@ fn combine(kind: InstrumentKind, into: &mut [u64], from: &[u64]) {
     }
 }
 
-fn attrs_key(attrs: &[PbKeyValue]) -> Vec<u8> {
-    use prost::Message;
-    let mut sorted: Vec<&PbKeyValue> = attrs.iter().collect();
-    sorted.sort_by(|a, b| a.key.cmp(&b.key));
-    let mut out = Vec::new();
-    for kv in sorted {
-        kv.encode_length_delimited(&mut out).ok();
+/// A sum's value: an up-down counter's word is two's complement; a counter
+/// above `i64::MAX` is sent as a double rather than wrapped to a negative
+/// integer (which a backend would read as a counter reset).
+fn sum_value(kind: InstrumentKind, raw: u64) -> number_data_point::Value {
+    if kind == InstrumentKind::Counter && raw > i64::MAX as u64 {
+        number_data_point::Value::AsDouble(raw as f64)
+    } else {
+        number_data_point::Value::AsInt(raw as i64)
     }
-    out
+}
+
+/// Which series a backend files the point under (see `labels::identity`).
+fn attrs_key(attrs: &[PbKeyValue]) -> Vec<u8> {
+    super::labels::identity(attrs.iter().map(|kv| {
+        let text = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+            Some(any_value::Value::StringValue(s)) => s.clone(),
+            Some(any_value::Value::IntValue(i)) => i.to_string(),
+            Some(any_value::Value::BoolValue(b)) => b.to_string(),
+            Some(any_value::Value::DoubleValue(d)) => super::labels::render(&Value::F64(*d)),
+            Some(other) => format!("{other:?}"),
+            None => String::new(),
+        };
+        (kv.key.as_str(), text)
+    }))
 }
 
 /// The constant attributes of a declaration, then the series' own (which

@@ -6,6 +6,7 @@
 //! one resource, and POSTs one OTLP/HTTP protobuf request.
 
 pub(crate) mod collect;
+pub(crate) mod labels;
 pub(crate) mod transport;
 
 use crate::config::{Config, HistogramAggregation, TemporalityPreference};
@@ -19,7 +20,7 @@ use opentelemetry_sdk::metrics::{
 };
 use prost::Message;
 use std::fmt;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 use transport::{Failure, Transport};
@@ -31,6 +32,17 @@ const STOPPED: u8 = 3;
 
 static STATE: AtomicU8 = AtomicU8::new(IDLE);
 static PIPELINE: OnceLock<Option<Pipeline>> = OnceLock::new();
+/// Whether `shutdown()` was called.
+static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
+/// The process that started the pipeline. A child made by `fork()` has
+/// storage (a copy) but no export thread: it must not wait for one.
+static OWNER_PID: AtomicU32 = AtomicU32::new(0);
+
+/// Whether this process is a fork of the one that started the pipeline.
+fn forked() -> bool {
+    let owner = OWNER_PID.load(Ordering::Relaxed);
+    owner != 0 && owner != std::process::id()
+}
 
 /// Time `flush()` and `shutdown()` allow beyond the export timeout.
 const MARGIN: Duration = Duration::from_millis(250);
@@ -50,6 +62,13 @@ pub(crate) fn kick() {
 
 /// The pipeline, started if needed (waits for a start under way).
 fn pipeline() -> Option<&'static Pipeline> {
+    if let Some(p) = PIPELINE.get() {
+        return p.as_ref();
+    }
+    if SHUT_DOWN.load(Ordering::Acquire) {
+        // shutdown() came before anything started: never start now.
+        return None;
+    }
     PIPELINE
         .get_or_init(|| {
             let p = start();
@@ -70,6 +89,9 @@ pub enum ExportError {
     Failed(String),
     /// The pipeline was shut down before.
     ShutDown,
+    /// This process is a child made by `fork()` of the process that started
+    /// the pipeline: it has no export thread and exports nothing.
+    Forked,
 }
 
 impl fmt::Display for ExportError {
@@ -78,6 +100,10 @@ impl fmt::Display for ExportError {
             ExportError::Timeout(d) => write!(f, "no answer from the backend within {d:?}"),
             ExportError::Failed(m) => f.write_str(m),
             ExportError::ShutDown => f.write_str("the telemetry pipeline is shut down"),
+            ExportError::Forked => f.write_str(
+                "this process is a fork of the one that started the telemetry pipeline; a forked \
+                 child exports nothing",
+            ),
         }
     }
 }
@@ -127,6 +153,7 @@ impl MetricReader for SharedReader {
 
 fn start() -> Option<Pipeline> {
     let config = crate::config::current().clone();
+    OWNER_PID.store(std::process::id(), Ordering::Relaxed);
     let catalog = registry::build_catalog();
     registry::report_conflicts(&catalog);
     crate::describe::write_from_env(&catalog);
@@ -355,9 +382,13 @@ impl Pipeline {
 /// }
 /// ```
 pub fn flush() -> Result<(), ExportError> {
+    if forked() {
+        return Err(ExportError::Forked);
+    }
     kick();
     match pipeline() {
         Some(p) => p.flush(),
+        None if SHUT_DOWN.load(Ordering::Acquire) => Err(ExportError::ShutDown),
         None => Ok(()),
     }
 }
@@ -365,16 +396,29 @@ pub fn flush() -> Result<(), ExportError> {
 /// Exports one last time and stops the export thread, waiting at most
 /// `OTEL_METRIC_EXPORT_TIMEOUT` (plus 250 ms).
 ///
-/// Records made afterwards cost what they always cost and are not exported.
+/// Records made afterwards cost what they always cost and are not exported;
+/// `flush()` then returns [`ExportError::ShutDown`], and a second
+/// `shutdown()` returns `Ok(())` at once.
 /// Calling it is optional: the pipeline also exports once more when the
 /// process exits through `main` returning or `std::process::exit`.
+///
+/// In a child made by `fork()` it returns [`ExportError::Forked`] at once.
 pub fn shutdown() -> Result<(), ExportError> {
+    if forked() {
+        return Err(ExportError::Forked);
+    }
+    SHUT_DOWN.store(true, Ordering::Release);
     let r = shutdown_inner();
     STATE.store(STOPPED, Ordering::Release);
     r
 }
 
 fn shutdown_inner() -> Result<(), ExportError> {
+    if forked() {
+        // No export thread here, and its lock may have been held at the
+        // fork: touch nothing, so that the child exits at once.
+        return Err(ExportError::Forked);
+    }
     match PIPELINE.get().and_then(|p| p.as_ref()) {
         Some(p) => p.shutdown(),
         None => Ok(()),

@@ -7,7 +7,7 @@ use crate::diag;
 use crate::labels::LabelSet;
 use crate::registry::{Instrument, Metadata};
 use crate::storage::cells::add_f64;
-use crate::storage::table::Series;
+use crate::storage::table::{Series, Table};
 use opentelemetry::KeyValue;
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering::Relaxed;
@@ -226,7 +226,7 @@ impl Histogram {
         let table = self.inner.table();
         record_histogram(
             table.series(attributes),
-            table.exponential,
+            table,
             value,
             self.inner.metadata(),
         );
@@ -236,7 +236,7 @@ impl Histogram {
     pub fn bind(&'static self, attributes: &[KeyValue]) -> BoundHistogram {
         BoundHistogram {
             series: self.series(attributes),
-            exponential: self.inner.table().exponential,
+            table: self.inner.table(),
             meta: self.inner.metadata(),
         }
     }
@@ -246,7 +246,7 @@ impl Histogram {
 #[derive(Clone, Copy)]
 pub struct BoundHistogram {
     series: &'static Series,
-    exponential: bool,
+    table: &'static Table,
     meta: &'static Metadata,
 }
 
@@ -254,27 +254,48 @@ impl BoundHistogram {
     /// Records `value`.
     #[inline(always)]
     pub fn record(&self, value: f64) {
-        record_histogram(self.series, self.exponential, value, self.meta);
+        record_histogram(self.series, self.table, value, self.meta);
     }
 }
 
 #[inline(always)]
-pub(crate) fn record_histogram(series: &Series, exponential: bool, value: f64, meta: &Metadata) {
+pub(crate) fn record_histogram(series: &Series, table: &Table, value: f64, meta: &Metadata) {
     if value.is_nan() {
         return nan_dropped(meta);
     }
-    if exponential {
+    if table.exponential {
         return crate::storage::exponential::record(series, value);
     }
     let bounds = meta.buckets;
     // Bucket i holds (bounds[i-1], bounds[i]]: upper bounds are inclusive.
-    let i = if bounds.len() <= 16 {
-        bounds.iter().take_while(|b| **b < value).count()
-    } else {
-        bounds.partition_point(|b| *b < value)
+    let i = match &table.bucket_index {
+        Some(index) => index.find(bounds, value),
+        None => bounds.partition_point(|b| *b < value),
     };
     series.cells.local(i).fetch_add(1, Relaxed);
     add_f64(series.cells.local(bounds.len() + 1), value);
+}
+
+/// Records a duration of `nanos` into a histogram whose sum word counts
+/// nanoseconds (metered call sites).
+#[inline(always)]
+pub(crate) fn record_nanos(series: &Series, table: &Table, nanos: u64, meta: &Metadata) {
+    let secs = nanos as f64 * 1e-9;
+    let (bucket, sum) = if table.exponential {
+        (
+            crate::storage::exponential::word(secs),
+            crate::storage::exponential::SUM,
+        )
+    } else {
+        let bounds = meta.buckets;
+        let i = match &table.bucket_index {
+            Some(index) => index.find(bounds, secs),
+            None => bounds.partition_point(|b| *b < secs),
+        };
+        (i, bounds.len() + 1)
+    };
+    series.cells.local(bucket).fetch_add(1, Relaxed);
+    series.cells.local(sum).fetch_add(nanos, Relaxed);
 }
 
 #[cold]
@@ -348,7 +369,7 @@ impl<L: LabelSet> Histogram<L> {
         let table = self.inner.table();
         record_histogram(
             self.typed_series(&labels),
-            table.exponential,
+            table,
             value,
             self.inner.metadata(),
         );
@@ -358,7 +379,7 @@ impl<L: LabelSet> Histogram<L> {
     pub fn bind(&'static self, labels: L) -> BoundHistogram {
         BoundHistogram {
             series: self.typed_series(&labels),
-            exponential: self.inner.table().exponential,
+            table: self.inner.table(),
             meta: self.inner.metadata(),
         }
     }

@@ -157,34 +157,14 @@ pub(crate) fn set_eq(stored: &[KeyValue], given: &[KeyValue]) -> bool {
     })
 }
 
-/// The attribute list stored for export: duplicate keys collapsed (the last
-/// one wins, as in the OpenTelemetry SDK), sorted by key, and over-long
-/// string values truncated by the documented rule.
+/// The attribute list stored for export: keys made valid label names,
+/// empty values dropped, duplicate keys collapsed (the last one wins, as in
+/// the OpenTelemetry SDK), sorted by key, over-long keys and values
+/// truncated, at most [`MAX_ATTRIBUTES`](crate::export::labels::MAX_ATTRIBUTES)
+/// kept. The rule lives in `export/labels.rs` (it is about what backends
+/// store) and is described in RELIABILITY.md.
 pub(crate) fn normalise(given: &[KeyValue]) -> Vec<KeyValue> {
-    let mut out: Vec<KeyValue> = Vec::with_capacity(given.len());
-    for kv in given {
-        let kv = truncate(kv);
-        match out.iter_mut().find(|o| o.key == kv.key) {
-            Some(slot) => *slot = kv,
-            None => out.push(kv),
-        }
-    }
-    out.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
-    out
-}
-
-fn truncate(kv: &KeyValue) -> KeyValue {
-    if let Value::String(s) = &kv.value {
-        let s = s.as_str();
-        if s.len() > MAX_VALUE_LEN {
-            let mut end = MAX_VALUE_LEN - '…'.len_utf8();
-            while !s.is_char_boundary(end) {
-                end -= 1;
-            }
-            return KeyValue::new(kv.key.clone(), format!("{}…", &s[..end]));
-        }
-    }
-    kv.clone()
+    crate::export::labels::normalise(given)
 }
 
 #[cfg(test)]

@@ -58,17 +58,22 @@ pub(crate) fn slot(abs: f64) -> usize {
     (index - MIN_INDEX).clamp(0, BUCKETS as i32 - 1) as usize
 }
 
-/// Records `v` (not NaN).
+/// The bucket word of `v` (not NaN).
 #[inline(always)]
-pub(crate) fn record(series: &Series, v: f64) {
-    let word = if v > 0.0 {
+pub(crate) fn word(v: f64) -> usize {
+    if v > 0.0 {
         POSITIVE + slot(v)
     } else if v < 0.0 {
         NEGATIVE + slot(-v)
     } else {
         ZERO
-    };
-    series.cells.local(word).fetch_add(1, Relaxed);
+    }
+}
+
+/// Records `v` (not NaN).
+#[inline(always)]
+pub(crate) fn record(series: &Series, v: f64) {
+    series.cells.local(word(v)).fetch_add(1, Relaxed);
     add_f64(series.cells.local(SUM), v);
 }
 

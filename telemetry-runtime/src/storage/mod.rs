@@ -2,6 +2,7 @@
 //! a block of cache-line padded atomic cells striped per thread.
 
 pub(crate) mod attrs;
+pub(crate) mod buckets;
 pub(crate) mod cells;
 pub(crate) mod exponential;
 pub(crate) mod table;

@@ -105,6 +105,8 @@ pub(crate) struct Table {
     stripes: usize,
     /// Whether this histogram uses exponential buckets.
     pub(crate) exponential: bool,
+    /// Bucket lookup of an explicit-bucket histogram.
+    pub(crate) bucket_index: Option<super::buckets::BucketIndex>,
     /// The series without attributes; also the zero point of an instrument
     /// that was declared but never recorded.
     pub(crate) unlabelled: Series,
@@ -130,6 +132,12 @@ impl Table {
             words,
             stripes,
             exponential,
+            bucket_index: match meta.kind {
+                InstrumentKind::Histogram if !exponential => {
+                    super::buckets::BucketIndex::new(meta.buckets)
+                }
+                _ => None,
+            },
             unlabelled: Series::new(&[], 0, words, stripes),
             slots: OnceLock::new(),
             len: AtomicUsize::new(0),
