@@ -147,3 +147,24 @@ fn exponential_histograms_on_request() {
         );
     }
 }
+
+#[test]
+fn catalog_files_are_written_at_start_up_when_asked() {
+    let dir = std::env::temp_dir().join(format!("telemetry-catalog-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new(env!("CARGO_BIN_EXE_scenario"))
+        .arg("return")
+        .envs(child_env("catalog-files"))
+        .env("HYPERACTOR_OTEL_BACKEND", "none")
+        .env("TELEMETRY_CATALOG_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for f in ["catalog.md", "catalog.json", "dashboard.json"] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(text.contains("scenario_size_bytes"), "{f}");
+    }
+    let rules = std::fs::read_to_string(dir.join("rules.yml")).unwrap();
+    assert!(rules.contains("groups:"), "{rules}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
