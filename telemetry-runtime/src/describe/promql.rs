@@ -195,16 +195,21 @@ pub(super) fn for_metric(m: &MetricSummary, opts: &QueryOptions) -> Vec<Query> {
     }
 }
 
-/// The RED set of one metered function: rate, errors, duration, in flight.
-pub(super) fn red(f: &MeteredFunction, opts: &QueryOptions) -> Vec<Query> {
+/// The selectors of one metered function: all its calls, and its failed
+/// ones (`result` is `error` or `panic`).
+pub(super) fn function_selectors(f: &MeteredFunction, opts: &QueryOptions) -> (String, String) {
     let m = vec![
         format!("function=\"{}\"", escape(&f.function)),
         format!("module=\"{}\"", escape(&f.module)),
     ];
-    let s = sel(&m, opts);
     let mut errs = m.clone();
     errs.push("result=~\"error|panic\"".into());
-    let se = sel(&errs, opts);
+    (sel(&m, opts), sel(&errs, opts))
+}
+
+/// The RED set of one metered function: rate, errors, duration, in flight.
+pub(super) fn red(f: &MeteredFunction, opts: &QueryOptions) -> Vec<Query> {
+    let (s, se) = function_selectors(f, opts);
     let w = &opts.window;
     let mut out = Vec::new();
     if f.calls {

@@ -1,7 +1,7 @@
 //! A Prometheus rules file: recording rules for the RED set of metered
 //! functions, and an alert on their error ratio.
 
-use super::promql::{escape, sel, QueryOptions, QUANTILES};
+use super::promql::{escape, function_selectors, sel, QueryOptions, QUANTILES};
 use super::MeteredFunction;
 
 /// The recording rules: (record name, expression).
@@ -61,14 +61,7 @@ pub(super) fn alerts(functions: &[MeteredFunction], opts: &QueryOptions) -> Vec<
     )];
     let (job, w) = (&opts.job_label, &opts.window);
     for f in functions {
-        let m = vec![
-            format!("function=\"{}\"", escape(&f.function)),
-            format!("module=\"{}\"", escape(&f.module)),
-        ];
-        let s = sel(&m, opts);
-        let mut errs = m.clone();
-        errs.push("result=~\"error|panic\"".into());
-        let se = sel(&errs, opts);
+        let (s, se) = function_selectors(f, opts);
         let by = format!("{job}, function, module");
         if let (Some(latency), Some(h)) = (f.objective("latency_seconds"), &f.histogram) {
             let p = f.objective("percentile").unwrap_or(0.99);
