@@ -1,24 +1,39 @@
-//! Cache-line padded atomic cells, striped per thread.
+//! Atomic cells, striped per thread, packed in per-stripe arenas.
 //!
-//! A series keeps one *stripe* of cells per group of threads. Each thread
-//! always writes the same stripe, so two threads adding to the same series
-//! touch different cache lines and do not bounce one line between cores.
-//! The exporter sums the stripes when it reads.
+//! Each thread writes one *stripe*. A stripe is an arena of its own: a
+//! series owns the same word range in every stripe arena, so two threads
+//! adding to one series write different arenas (different cache lines,
+//! no ping-pong), while the words of different series sit side by side
+//! in each arena (8 bytes per stripe for a counter series, not a padded
+//! cache line). The exporter sums a series' words over the stripes.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 
-/// Atomic words in one cache line.
-pub(crate) const LINE_WORDS: usize = 8;
+/// Words per arena chunk (64 KiB).
+const CHUNK_WORDS: usize = 1 << 13;
+/// Chunks per stripe arena: up to 32 Mi words (256 MiB) per stripe.
+const MAX_CHUNKS: usize = 1 << 12;
+/// Most stripes a machine gets.
+const MAX_STRIPES: usize = 16;
 
-/// One 64-byte cache line of atomic words.
-#[repr(align(64))]
-#[derive(Default)]
-pub(crate) struct Line(pub(crate) [AtomicU64; LINE_WORDS]);
+type Chunk = Box<[AtomicU64]>;
 
-/// Number of stripes each striped series has: the machine's parallelism
-/// rounded up to a power of two, at most 16.
+/// The arenas, one per stripe, as a static table so that finding a word
+/// is an index, not a pointer chase. Untouched entries cost no memory.
+#[allow(clippy::declare_interior_mutable_const)]
+static CHUNKS: [[OnceLock<Chunk>; MAX_CHUNKS]; MAX_STRIPES] =
+    [const { [const { OnceLock::new() }; MAX_CHUNKS] }; MAX_STRIPES];
+
+/// The next free word, the same in every stripe arena.
+static NEXT_WORD: AtomicUsize = AtomicUsize::new(0);
+
+/// Written when the arenas are full (never in practice: 32 Mi words).
+static SINK: AtomicU64 = AtomicU64::new(0);
+
+/// Number of stripes: the machine's parallelism rounded up to a power of
+/// two, at most 16.
 pub(crate) fn stripe_count() -> usize {
     static STRIPES: OnceLock<usize> = OnceLock::new();
     *STRIPES.get_or_init(|| {
@@ -26,7 +41,7 @@ pub(crate) fn stripe_count() -> usize {
             .map(|n| n.get())
             .unwrap_or(1)
             .next_power_of_two()
-            .min(16)
+            .min(MAX_STRIPES)
     })
 }
 
@@ -55,56 +70,101 @@ pub(crate) fn thread_stripe() -> usize {
 #[cold]
 fn assign_stripe(s: &Cell<usize>) -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let v = NEXT.fetch_add(1, Relaxed);
+    let v = NEXT.fetch_add(1, Relaxed) & (stripe_count() - 1);
     s.set(v);
     v
 }
 
-/// A block of striped atomic words: `stripes` copies of `words` words,
-/// each copy starting on its own cache line.
+/// A zeroed chunk: `calloc`ed, so its pages cost memory only once written.
+fn zeroed_chunk() -> Chunk {
+    let words: Box<[u64]> = vec![0u64; CHUNK_WORDS].into_boxed_slice();
+    // SAFETY: `AtomicU64` has the same size, alignment and bit validity as
+    // `u64` (documented), and the box is uniquely owned.
+    unsafe { Box::from_raw(Box::into_raw(words) as *mut [AtomicU64]) }
+}
+
+/// The words of one series: `words` consecutive words at `base` in every
+/// stripe arena (or only stripe 0 when `single`).
 pub(crate) struct Striped {
-    lines: Box<[Line]>,
-    /// Words per stripe, rounded up to whole lines.
-    stride: usize,
-    mask: usize,
-    words: usize,
+    base: u32,
+    words: u32,
+    single: bool,
 }
 
 impl Striped {
+    /// Reserves `words` words (at most one chunk) in every stripe arena.
     pub(crate) fn new(words: usize, stripes: usize) -> Self {
-        debug_assert!(stripes.is_power_of_two());
-        let lines_per_stripe = words.div_ceil(LINE_WORDS).max(1);
-        let lines = (0..lines_per_stripe * stripes)
-            .map(|_| Line::default())
-            .collect();
+        let words = words.clamp(1, CHUNK_WORDS);
+        let mut cur = NEXT_WORD.load(Relaxed);
+        let base = loop {
+            // A block never straddles two chunks.
+            let mut start = cur;
+            if start % CHUNK_WORDS + words > CHUNK_WORDS {
+                start = start.next_multiple_of(CHUNK_WORDS);
+            }
+            let end = start + words;
+            if end > MAX_CHUNKS * CHUNK_WORDS {
+                crate::diag::warn_once(
+                    "the metric storage arenas are full; new series are not recorded",
+                );
+                return Striped {
+                    base: u32::MAX,
+                    words: words as u32,
+                    single: true,
+                };
+            }
+            match NEXT_WORD.compare_exchange_weak(cur, end, Relaxed, Relaxed) {
+                Ok(_) => break start,
+                Err(seen) => cur = seen,
+            }
+        };
+        let chunk = base / CHUNK_WORDS;
+        for arena in CHUNKS.iter().take(stripe_count()) {
+            arena[chunk].get_or_init(zeroed_chunk);
+        }
         Striped {
-            lines,
-            stride: lines_per_stripe * LINE_WORDS,
-            mask: stripes - 1,
-            words,
+            base: base as u32,
+            words: words as u32,
+            single: stripes <= 1,
+        }
+    }
+
+    #[inline(always)]
+    fn word(&self, stripe: usize, i: usize) -> &AtomicU64 {
+        let w = self.base as usize + i;
+        match CHUNKS
+            .get(stripe)
+            .and_then(|arena| arena.get(w / CHUNK_WORDS))
+            .and_then(|c| c.get())
+        {
+            Some(chunk) => &chunk[w % CHUNK_WORDS],
+            None => &SINK,
         }
     }
 
     /// The calling thread's copy of word `i`.
     #[inline(always)]
     pub(crate) fn local(&self, i: usize) -> &AtomicU64 {
-        let w = (thread_stripe() & self.mask) * self.stride + i;
-        &self.lines[w / LINE_WORDS].0[w % LINE_WORDS]
+        let stripe = if self.single { 0 } else { thread_stripe() };
+        self.word(stripe, i)
     }
 
     /// Word `i` of stripe `s`.
     #[inline]
     pub(crate) fn at(&self, s: usize, i: usize) -> &AtomicU64 {
-        let w = s * self.stride + i;
-        &self.lines[w / LINE_WORDS].0[w % LINE_WORDS]
+        self.word(s, i)
     }
 
     pub(crate) fn stripes(&self) -> usize {
-        self.mask + 1
+        if self.single {
+            1
+        } else {
+            stripe_count()
+        }
     }
 
     pub(crate) fn words(&self) -> usize {
-        self.words
+        self.words as usize
     }
 
     /// Sum of word `i` over all stripes (wrapping, so signed values that were
@@ -120,9 +180,9 @@ impl Striped {
         })
     }
 
-    /// Bytes of memory the cells take.
+    /// Bytes of arena the cells take.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.lines.len() * std::mem::size_of::<Line>()
+        self.words() * 8 * stripe_count()
     }
 }
 
@@ -145,7 +205,7 @@ mod tests {
 
     #[test]
     fn stripes_sum_across_threads() {
-        let s = std::sync::Arc::new(Striped::new(3, 4));
+        let s = std::sync::Arc::new(Striped::new(3, stripe_count()));
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let s = s.clone();
@@ -166,11 +226,16 @@ mod tests {
     }
 
     #[test]
-    fn stripes_start_on_their_own_line() {
-        let s = Striped::new(9, 2);
-        let a = s.at(0, 0) as *const _ as usize;
-        let b = s.at(1, 0) as *const _ as usize;
-        assert_eq!(b - a, 128);
-        assert_eq!(a % 64, 0);
+    fn blocks_do_not_overlap_or_straddle_chunks() {
+        let a = Striped::new(5, 2);
+        let b = Striped::new(CHUNK_WORDS - 1, 2);
+        let c = Striped::new(1, 1);
+        a.at(0, 4).store(7, Relaxed);
+        b.at(0, 0).store(9, Relaxed);
+        assert_eq!(a.at(0, 4).load(Relaxed), 7);
+        assert_eq!(b.at(0, 0).load(Relaxed), 9);
+        assert_eq!(b.base as usize % CHUNK_WORDS, 0);
+        assert_eq!(c.stripes(), 1);
+        assert_eq!(c.at(0, 0).load(Relaxed), 0);
     }
 }
