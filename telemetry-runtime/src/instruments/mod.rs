@@ -272,8 +272,11 @@ pub(crate) fn record_histogram(series: &Series, table: &Table, value: f64, meta:
         Some(index) => index.find(bounds, value),
         None => bounds.partition_point(|b| *b < value),
     };
-    series.cells.local(i).fetch_add(1, Relaxed);
-    add_f64(series.cells.local(bounds.len() + 1), value);
+    let block = series.cells.local_block();
+    if let (Some(bucket), Some(sum)) = (block.get(i), block.get(bounds.len() + 1)) {
+        bucket.fetch_add(1, Relaxed);
+        add_f64(sum, value);
+    }
 }
 
 /// Records a duration of `nanos` into a histogram whose sum word counts
@@ -294,8 +297,11 @@ pub(crate) fn record_nanos(series: &Series, table: &Table, nanos: u64, meta: &Me
         };
         (i, bounds.len() + 1)
     };
-    series.cells.local(bucket).fetch_add(1, Relaxed);
-    series.cells.local(sum).fetch_add(nanos, Relaxed);
+    let block = series.cells.local_block();
+    if let (Some(bucket), Some(sum)) = (block.get(bucket), block.get(sum)) {
+        bucket.fetch_add(1, Relaxed);
+        sum.fetch_add(nanos, Relaxed);
+    }
 }
 
 #[cold]

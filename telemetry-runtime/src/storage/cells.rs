@@ -142,6 +142,23 @@ impl Striped {
         }
     }
 
+    /// The calling thread's copy of all the words, found once for several
+    /// writes (a histogram's bucket and sum).
+    #[inline(always)]
+    pub(crate) fn local_block(&self) -> &[AtomicU64] {
+        let stripe = if self.single { 0 } else { thread_stripe() };
+        let w = self.base as usize;
+        match CHUNKS
+            .get(stripe)
+            .and_then(|arena| arena.get(w / CHUNK_WORDS))
+            .and_then(|c| c.get())
+            .and_then(|chunk| chunk.get(w % CHUNK_WORDS..w % CHUNK_WORDS + self.words as usize))
+        {
+            Some(block) => block,
+            None => std::slice::from_ref(&SINK),
+        }
+    }
+
     /// The calling thread's copy of word `i`.
     #[inline(always)]
     pub(crate) fn local(&self, i: usize) -> &AtomicU64 {
