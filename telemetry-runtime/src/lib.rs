@@ -23,8 +23,8 @@
 //! - The first record starts the export pipeline: one background thread,
 //!   no async runtime, no init call. [`flush()`] and [`shutdown()`] are
 //!   optional; the process also exports once more on exit.
-//! - Recording is a few relaxed atomic operations on per-thread striped,
-//!   per-thread cells: see [`Counter::bind`] for the fastest form.
+//! - Recording is a few relaxed atomic operations on cells striped per
+//!   thread: see [`Counter::bind`] for the fastest form.
 //! - Instruments from the plain OpenTelemetry API are exported by the same
 //!   pipeline: see [`meter()`].
 //!
