@@ -12,6 +12,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 
+# Dependency policy (deny.toml): licenses, duplicate/wildcard bans, sources.
+# These read Cargo.lock and crates.io only; the advisories check needs the
+# RustSec database from the network and is run by hand (RELIABILITY.md).
+if command -v cargo-deny >/dev/null 2>&1; then
+  cargo deny --log-level error check bans licenses sources
+else
+  echo "test.sh: cargo-deny is not installed (cargo install cargo-deny --locked);" \
+    "the dependency policy in deny.toml was not checked" >&2
+fi
+
 if [ -z "${PROMETHEUS_BIN:-}" ] && [ -z "${TELEMETRY_TEST_VM_URL:-}" ]; then
   eval "$(scripts/vm-start.sh \
     -opentelemetry.usePrometheusNaming \

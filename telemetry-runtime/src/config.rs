@@ -272,25 +272,13 @@ impl Parser<'_> {
     }
 
     fn endpoint(&mut self) -> String {
-        if let Some(v) = self.var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", DEFAULT_ENDPOINT) {
-            // The signal-specific endpoint is used as given.
-            return match check_url(&v) {
-                Ok(()) => v,
-                Err(why) => {
-                    self.bad(
-                        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-                        &redact_url(&v),
-                        why,
-                        DEFAULT_ENDPOINT,
-                    );
-                    DEFAULT_ENDPOINT.to_owned()
-                }
-            };
-        }
-        if let Some(v) = self.var("OTEL_EXPORTER_OTLP_ENDPOINT", DEFAULT_ENDPOINT) {
-            // The base endpoint gets the signal path appended (OTLP spec).
-            return match check_url(&v) {
-                Ok(()) => format!("{}/v1/metrics", v.trim_end_matches('/')),
+        // The base endpoint gets the signal path appended (OTLP spec). It is
+        // checked even when the signal-specific one overrides it, so that a
+        // malformed value is always reported.
+        let base = match self.var("OTEL_EXPORTER_OTLP_ENDPOINT", DEFAULT_ENDPOINT) {
+            None => None,
+            Some(v) => match check_url(&v) {
+                Ok(()) => Some(format!("{}/v1/metrics", v.trim_end_matches('/'))),
                 Err(why) => {
                     self.bad(
                         "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -298,11 +286,28 @@ impl Parser<'_> {
                         why,
                         DEFAULT_ENDPOINT,
                     );
-                    DEFAULT_ENDPOINT.to_owned()
+                    None
                 }
-            };
+            },
+        };
+        let fallback = base.unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
+        // The signal-specific endpoint is used as given.
+        match self.var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", &fallback) {
+            None => fallback,
+            Some(v) => match check_url(&v) {
+                Ok(()) => v,
+                Err(why) => {
+                    let shown = redact_url(&fallback);
+                    self.bad(
+                        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                        &redact_url(&v),
+                        why,
+                        &shown,
+                    );
+                    fallback
+                }
+            },
         }
-        DEFAULT_ENDPOINT.to_owned()
     }
 
     fn temporality(&mut self) -> TemporalityPreference {
@@ -441,9 +446,11 @@ impl Parser<'_> {
                 }
             }
         }
+        // An empty `service.name=` or `service.instance.id=` counts as
+        // unset (an empty label is an absent one in Prometheus).
         let take = |attrs: &mut Vec<(String, String)>, key: &str| {
             let i = attrs.iter().position(|(k, _)| k == key)?;
-            Some(attrs.remove(i).1)
+            Some(attrs.remove(i).1).filter(|v| !v.trim().is_empty())
         };
         let from_attrs_name = take(&mut attrs, "service.name");
         let from_attrs_id = take(&mut attrs, "service.instance.id");
@@ -719,6 +726,13 @@ mod tests {
             ("OTEL_SERVICE_NAME", "y"),
         ]);
         assert_eq!(c.service_name, "y");
+        // Found by fuzz/config: empty values there fell through as "".
+        let (c, _) = parse(&[(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=,service.instance.id=%20",
+        )]);
+        assert_eq!(c.service_name, "monarch");
+        assert_eq!(c.service_instance_id.len(), 36);
     }
 
     #[test]
@@ -940,6 +954,31 @@ mod tests {
             let (_, msgs) = parse(&[(var, "any \"text\" é, = %")]);
             assert!(msgs.is_empty(), "{msgs:?}");
         }
+    }
+
+    #[test]
+    fn a_bad_signal_endpoint_falls_back_to_a_good_base_one() {
+        let (c, msgs) = parse(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:1"),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "nope"),
+        ]);
+        assert_eq!(c.endpoint, "http://h:1/v1/metrics");
+        assert_eq!(msgs.len(), 1);
+        assert!(
+            msgs[0].contains("using the default (http://h:1/v1/metrics)"),
+            "{msgs:?}"
+        );
+        // A bad base endpoint is reported even when the signal one wins.
+        let (c, msgs) = parse(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://[::1"),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:2/x"),
+        ]);
+        assert_eq!(c.endpoint, "http://m:2/x");
+        assert_eq!(msgs.len(), 1);
+        assert!(
+            msgs[0].starts_with("OTEL_EXPORTER_OTLP_ENDPOINT="),
+            "{msgs:?}"
+        );
     }
 
     #[test]

@@ -119,3 +119,13 @@ fn number(v: &Option<number_data_point::Value>) -> f64 {
         None => 0.0,
     }
 }
+
+/// The protobuf body of one export of every declared instrument, built as
+/// the exporter builds it but not sent (for the export-cost benchmark).
+#[doc(hidden)]
+pub fn __export_body() -> Vec<u8> {
+    use prost::Message;
+    let (cfg, _) = Config::from_lookup(|_| None);
+    let scope = Collector::default().collect(&cfg, &build_catalog());
+    crate::export::collect::request(&cfg, scope, Vec::new()).encode_to_vec()
+}

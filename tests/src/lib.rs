@@ -10,6 +10,10 @@
 //!    `scripts/vm-install.sh` if needed).
 //!
 //! A backend this process starts dies with it (`PR_SET_PDEATHSIG`).
+//!
+//! [`vm`] starts VictoriaMetrics instances of a test's own (chosen port and
+//! data directory, basic auth, TLS); [`fault`] has a fault-injecting OTLP
+//! server and the driver of the `reliability_child` process.
 
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -159,7 +159,11 @@ fn catalog_files_are_written_at_start_up_when_asked() {
         .env("TELEMETRY_CATALOG_DIR", &dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for f in ["catalog.md", "catalog.json", "dashboard.json"] {
         let text = std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
         assert!(text.contains("scenario_size_bytes"), "{f}");

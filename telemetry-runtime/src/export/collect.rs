@@ -97,7 +97,6 @@ impl Collector {
         // to the wire (see `labels.rs`). A request with two points of one
         // series loses a count (VictoriaMetrics) or is rejected whole
         // (Prometheus: duplicate sample).
-        let merge = true;
         let exponential = meta.kind == InstrumentKind::Histogram && exponential_histograms();
         let words = match meta.kind {
             InstrumentKind::Histogram if exponential => exp::WORDS,
@@ -106,16 +105,14 @@ impl Collector {
         };
         for inst in insts {
             let mut add = |attrs: Vec<PbKeyValue>, raw: Vec<u64>, start: u64| {
-                if merge {
-                    let key = attrs_key(&attrs);
-                    if let Some(&i) = index.get(&key) {
-                        let p: &mut (Vec<PbKeyValue>, Vec<u64>, u64) = &mut points[i];
-                        combine(meta.kind, &mut p.1, &raw);
-                        p.2 = p.2.min(start);
-                        return;
-                    }
-                    index.insert(key, points.len());
+                let key = attrs_key(&attrs);
+                if let Some(&i) = index.get(&key) {
+                    let p: &mut (Vec<PbKeyValue>, Vec<u64>, u64) = &mut points[i];
+                    combine(meta.kind, &mut p.1, &raw);
+                    p.2 = p.2.min(start);
+                    return;
                 }
+                index.insert(key, points.len());
                 points.push((attrs, raw, start));
             };
             let consts = &inst.meta.const_attributes;

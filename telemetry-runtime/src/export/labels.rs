@@ -290,8 +290,29 @@ mod tests {
         }
         fn text(&mut self, max: usize) -> String {
             const PIECES: &[&str] = &[
-                "a", "Z", "0", "9", "_", "__", ".", "-", " ", "\n", "\"", "\\", "\0", "é",
-                "😀", "\u{fffd}", "le", "job", "__name__", "service.name", "{", "}", "=",
+                "a",
+                "Z",
+                "0",
+                "9",
+                "_",
+                "__",
+                ".",
+                "-",
+                " ",
+                "\n",
+                "\"",
+                "\\",
+                "\0",
+                "é",
+                "😀",
+                "\u{fffd}",
+                "le",
+                "job",
+                "__name__",
+                "service.name",
+                "{",
+                "}",
+                "=",
             ];
             let n = self.below(max + 1);
             let mut s = String::new();

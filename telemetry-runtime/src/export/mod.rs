@@ -261,7 +261,19 @@ impl Pipeline {
                 }
                 (c.requested, c.shutdown)
             };
-            let result = self.export_once(&transport, &mut collector);
+            // A bug in collecting or sending must not end exports for the
+            // life of the process: it fails this export only.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.export_once(&transport, &mut collector)
+            }))
+            .unwrap_or_else(|_| {
+                Err(Failure {
+                    cause: "internal".into(),
+                    message: "an export failed with an internal error (a panic, printed above); \
+                              the next export will try again"
+                        .into(),
+                })
+            });
             match &result {
                 Ok(()) => {
                     if let Some(cause) = failing.take() {

@@ -114,7 +114,10 @@ impl Transport {
                     // A server's Retry-After may ask for longer, never for
                     // less: `Retry-After: 0` must not become a tight loop.
                     let wait = after.map_or(backoff, |a| a.max(backoff));
-                    if Instant::now() + wait >= deadline {
+                    if Instant::now()
+                        .checked_add(wait)
+                        .is_none_or(|t| t >= deadline)
+                    {
                         return Err(failure);
                     }
                     std::thread::sleep(wait);
@@ -125,6 +128,7 @@ impl Transport {
     }
 
     fn post(&self, body: &[u8], timeout: Duration) -> Attempt {
+        // `timeout`: this attempt's bound (request timeout or less).
         let mut req = self
             .agent
             .post(&self.endpoint)
@@ -143,9 +147,29 @@ impl Transport {
             Err(e) => {
                 // ureq's messages name the URL, never the headers.
                 let kind = error_kind(&e);
+                let what = match e {
+                    // Stable text (the configured bound, not what was left
+                    // of the deadline), so that it is logged once.
+                    ureq::Error::Timeout(_) => format!(
+                        "no answer within the request timeout ({} ms, \
+                         OTEL_EXPORTER_OTLP_TIMEOUT) or the export deadline",
+                        self.request_timeout.as_millis()
+                    ),
+                    e => {
+                        let text = e.to_string();
+                        if text.contains("certificate") {
+                            format!(
+                                "{text} (the server's certificate is not trusted: for a private \
+                                 CA, set OTEL_EXPORTER_OTLP_CERTIFICATE to its PEM file)"
+                            )
+                        } else {
+                            text
+                        }
+                    }
+                };
                 return Attempt::Done(Err(Failure {
                     cause: format!("transport {kind}"),
-                    message: self.scrub(&format!("export to {} failed: {e}", self.shown)),
+                    message: self.scrub(&format!("export to {} failed: {what}", self.shown)),
                 }));
             }
         };
@@ -155,7 +179,9 @@ impl Transport {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            // A hostile value must not overflow the deadline arithmetic; a
+            // wait past the export deadline ends the export anyway.
+            .map(|s| Duration::from_secs(s.min(3600)));
         let bytes = resp
             .body_mut()
             .with_config()

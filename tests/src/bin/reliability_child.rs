@@ -97,19 +97,32 @@ fn burst(ms: u64) -> String {
     let bound = EVENTS.bind(kv_pairs!("phase" => "burst"));
     let mut adds = 0u64;
     let mut slowest = Duration::ZERO;
+    // Calls (of three records each) slower than 10 us, 100 us, 1 ms: a
+    // record that waited for the exporter would show here.
+    let mut over = [0u64; 3];
     while Instant::now() < end {
         for _ in 0..100 {
             let t = Instant::now();
             EVENTS.add(1, kv_pairs!("phase" => "burst"));
             bound.add(1);
             SIZES.record(1.0, kv_pairs!("phase" => "burst"));
-            slowest = slowest.max(t.elapsed());
+            let d = t.elapsed();
+            slowest = slowest.max(d);
+            for (i, limit) in [10_000, 100_000, 1_000_000].iter().enumerate() {
+                if d.as_nanos() > *limit {
+                    over[i] += 1;
+                }
+            }
             adds += 2;
         }
     }
     format!(
-        "ok adds={adds} slowest_ns={} rss_kb_before={before} rss_kb_after={}",
+        "ok adds={adds} slowest_ns={} over_10us={} over_100us={} over_1ms={} \
+         rss_kb_before={before} rss_kb_after={}",
         slowest.as_nanos(),
+        over[0],
+        over[1],
+        over[2],
         rss_kb()
     )
 }
