@@ -103,8 +103,19 @@ impl Collector {
             InstrumentKind::Histogram => meta.buckets.len() + 2,
             _ => 1,
         };
+        // Merging costs an encoding and a hash per point: only when two
+        // points can meet (several declarations, or normalised attributes).
+        let merge = insts.len() > 1
+            || insts.iter().any(|i| {
+                i.table_if_used()
+                    .is_some_and(|t| t.altered.load(std::sync::atomic::Ordering::Relaxed))
+            });
         for inst in insts {
             let mut add = |attrs: Vec<PbKeyValue>, raw: Vec<u64>, start: u64| {
+                if !merge {
+                    points.push((attrs, raw, start));
+                    return;
+                }
                 let key = attrs_key(&attrs);
                 if let Some(&i) = index.get(&key) {
                     let p: &mut (Vec<PbKeyValue>, Vec<u64>, u64) = &mut points[i];

@@ -26,7 +26,7 @@ pub(crate) struct Series {
     pub(crate) attrs: Box<[KeyValue]>,
     /// The attributes exactly as first given, when normalising changed them
     /// (lookups compare against what callers pass).
-    raw: Option<Box<[KeyValue]>>,
+    pub(crate) raw: Option<Box<[KeyValue]>>,
     hash: u64,
     /// When the series was created, in Unix nanoseconds (the start time of
     /// its cumulative points).
@@ -114,6 +114,9 @@ pub(crate) struct Table {
     len: AtomicUsize,
     overflow: OnceLock<Box<Series>>,
     warned: AtomicBool,
+    /// Whether some series' exported attributes differ from what was
+    /// recorded (normalised), so that two series may meet on the wire.
+    pub(crate) altered: AtomicBool,
 }
 
 impl Table {
@@ -143,6 +146,7 @@ impl Table {
             len: AtomicUsize::new(0),
             overflow: OnceLock::new(),
             warned: AtomicBool::new(false),
+            altered: AtomicBool::new(false),
         }
     }
 
@@ -220,7 +224,11 @@ impl Table {
             // sees the winner's series and compares as usual.
             let s = slots[i].get_or_init(|| {
                 self.len.fetch_add(1, Relaxed);
-                Box::new(Series::new(attrs, hash, self.words, self.stripes))
+                let s = Series::new(attrs, hash, self.words, self.stripes);
+                if s.raw.is_some() {
+                    self.altered.store(true, Relaxed);
+                }
+                Box::new(s)
             });
             if s.matches(hash, attrs) {
                 return s;
