@@ -245,6 +245,9 @@ pub use telemetry_macros::metered;
 /// Items the macros expand to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::attributes::{
+        key_needs_drop, value_needs_drop, AttributeList, IntoAttributeKey,
+    };
     pub use crate::labels::dense_product;
     pub use crate::metered::{
         Branch, CallSite, FromResidual, Guard, Probe, ProbeOther, ProbeResult, RESULT_VALUES,
