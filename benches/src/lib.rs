@@ -44,8 +44,13 @@ where
 
 /// Gives each counter 1,000 series with 2 attributes (`id`, `kind`).
 pub fn populate(counters: &[&'static telemetry_runtime::Counter]) {
+    populate_n(counters, 1000)
+}
+
+/// Gives each counter `n` series with 2 attributes (`id`, `kind`).
+pub fn populate_n(counters: &[&'static telemetry_runtime::Counter], n: u64) {
     for c in counters {
-        for id in 0..1000u64 {
+        for id in 0..n {
             c.add(
                 1,
                 telemetry_runtime::kv_pairs!("id" => id, "kind" => "request"),

@@ -139,7 +139,7 @@ impl Collector {
                     None => zero(&mut add),
                     Some(table) => table.for_each(|s: &Series| {
                         let raw = self.read(s, meta.kind, words, delta, inst.sum_nanos);
-                        add(pb_attrs(consts, &s.attrs), raw, s.start_ns);
+                        add(pb_attrs(consts, &s.attrs), raw, table.start_ns);
                     }),
                 },
                 Source::CountOf(h) => match h.table_if_used() {
@@ -147,7 +147,7 @@ impl Collector {
                     Some(table) => table.for_each(|s: &Series| {
                         let raw = vec![series_count(s)];
                         let raw = self.delta(s as *const Series as usize | 1, raw, false, delta);
-                        add(pb_attrs(consts, &s.attrs), raw, s.start_ns);
+                        add(pb_attrs(consts, &s.attrs), raw, table.start_ns);
                     }),
                 },
                 Source::EnteredMinusCount(entered, h) => {
@@ -156,10 +156,8 @@ impl Collector {
                     let mut done = 0u64;
                     let mut start = now;
                     if let Some(t) = h.table_if_used() {
-                        t.for_each(|s| {
-                            done += series_count(s);
-                            start = start.min(s.start_ns);
-                        });
+                        t.for_each(|s| done += series_count(s));
+                        start = start.min(t.start_ns);
                     }
                     let began = entered
                         .table_if_used()

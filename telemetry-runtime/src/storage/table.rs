@@ -12,7 +12,10 @@ use super::cells::{stripe_count, Striped};
 use crate::diag;
 use crate::registry::{InstrumentKind, Metadata};
 use opentelemetry::KeyValue;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU32, AtomicUsize,
+    Ordering::{AcqRel, Acquire, Relaxed},
+};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,9 +31,6 @@ pub(crate) struct Series {
     /// (lookups compare against what callers pass).
     pub(crate) raw: Option<Box<[KeyValue]>>,
     hash: u64,
-    /// When the series was created, in Unix nanoseconds (the start time of
-    /// its cumulative points).
-    pub(crate) start_ns: u64,
     pub(crate) cells: Striped,
 }
 
@@ -46,7 +46,6 @@ impl Series {
             attrs: attrs.into_boxed_slice(),
             raw,
             hash,
-            start_ns: now_ns(),
             cells: Striped::new(words, stripes),
         }
     }
@@ -88,9 +87,52 @@ pub(crate) fn now_ns() -> u64 {
 /// Entries of the recent-lookup cache.
 const RECENT: usize = 64;
 
+/// A slot of the table: null, or a series that lives as long as the table.
+/// One pointer (a `OnceLock<Box<_>>` would take two words per slot).
+struct Slot(AtomicPtr<Series>);
+
+impl Slot {
+    fn new() -> Slot {
+        Slot(AtomicPtr::new(std::ptr::null_mut()))
+    }
+
+    #[inline(always)]
+    fn get(&self) -> Option<&Series> {
+        let p = self.0.load(Acquire);
+        // SAFETY: a non-null pointer was published by `get_or_insert` from
+        // `Box::into_raw` (with Release, read here with Acquire) and is never
+        // freed: series live as long as their table, and tables belong to
+        // `static` instruments.
+        unsafe { p.as_ref() }
+    }
+
+    /// The slot's series, storing `make()`'s when the slot is empty; the
+    /// flag says whether this call stored it.
+    fn get_or_insert(&self, make: impl FnOnce() -> Series) -> (&Series, bool) {
+        if let Some(s) = self.get() {
+            return (s, false);
+        }
+        let new = Box::into_raw(Box::new(make()));
+        match self
+            .0
+            .compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire)
+        {
+            // SAFETY: just published; never freed (see `get`).
+            Ok(_) => (unsafe { &*new }, true),
+            Err(winner) => {
+                // SAFETY: `new` was never shared; `winner` is published.
+                unsafe {
+                    drop(Box::from_raw(new));
+                    (&*winner, false)
+                }
+            }
+        }
+    }
+}
+
 /// The labelled series, and a cache in front of them.
 struct Slots {
-    series: Box<[OnceLock<Box<Series>>]>,
+    series: Box<[Slot]>,
     /// Slot index + 1 of a recently found series, by attribute
     /// fingerprint: callers that pass the same static strings every time
     /// skip hashing the bytes. Hits are verified, so a stale entry is only
@@ -114,6 +156,9 @@ pub(crate) struct Table {
     len: AtomicUsize,
     overflow: OnceLock<Box<Series>>,
     warned: AtomicBool,
+    /// When the table was created, in Unix nanoseconds: the start time of
+    /// its series' cumulative points (each was zero until then).
+    pub(crate) start_ns: u64,
     /// Whether some series' exported attributes differ from what was
     /// recorded (normalised), so that two series may meet on the wire.
     pub(crate) altered: AtomicBool,
@@ -146,6 +191,7 @@ impl Table {
             len: AtomicUsize::new(0),
             overflow: OnceLock::new(),
             warned: AtomicBool::new(false),
+            start_ns: now_ns(),
             altered: AtomicBool::new(false),
         }
     }
@@ -198,7 +244,7 @@ impl Table {
         // slot always exists.
         let cap = (self.limit() * 2).next_power_of_two().max(16);
         Slots {
-            series: (0..cap).map(|_| OnceLock::new()).collect(),
+            series: (0..cap).map(|_| Slot::new()).collect(),
             recent: (0..RECENT).map(|_| AtomicU32::new(0)).collect(),
         }
     }
@@ -210,7 +256,7 @@ impl Table {
     #[cold]
     fn insert<'a>(
         &'a self,
-        slots: &'a [OnceLock<Box<Series>>],
+        slots: &'a [Slot],
         mut i: usize,
         hash: u64,
         attrs: &[KeyValue],
@@ -222,14 +268,14 @@ impl Table {
             }
             // Only the thread that wins the slot builds its series; a loser
             // sees the winner's series and compares as usual.
-            let s = slots[i].get_or_init(|| {
+            let (s, stored) =
+                slots[i].get_or_insert(|| Series::new(attrs, hash, self.words, self.stripes));
+            if stored {
                 self.len.fetch_add(1, Relaxed);
-                let s = Series::new(attrs, hash, self.words, self.stripes);
                 if s.raw.is_some() {
                     self.altered.store(true, Relaxed);
                 }
-                Box::new(s)
-            });
+            }
             if s.matches(hash, attrs) {
                 return s;
             }
@@ -270,7 +316,7 @@ impl Table {
             .into_iter()
             .flat_map(|s| s.series.iter())
             .filter_map(|s| s.get())
-            .chain(self.overflow.get());
+            .chain(self.overflow.get().map(|b| &**b));
         for s in labelled {
             any = true;
             f(s);
@@ -294,7 +340,7 @@ impl Table {
     pub(crate) fn heap_bytes(&self) -> usize {
         let mut total = self.unlabelled.heap_bytes();
         if let Some(slots) = self.slots.get() {
-            total += slots.series.len() * std::mem::size_of::<OnceLock<Box<Series>>>()
+            total += slots.series.len() * std::mem::size_of::<Slot>()
                 + RECENT * std::mem::size_of::<AtomicU32>();
         }
         self.for_each(|s| total += s.heap_bytes());
