@@ -28,7 +28,18 @@ if [ -z "${PROMETHEUS_BIN:-}" ] && [ -z "${TELEMETRY_TEST_VM_URL:-}" ]; then
     -opentelemetry.promoteScopeMetadata=false)"
   trap 'scripts/vm-stop.sh' EXIT
   export TELEMETRY_TEST_VM_URL="$VM_URL"
+  started_vm=1
 fi
 
-cargo test --workspace --all-targets
-cargo test --workspace --doc
+log="$(mktemp)"
+cargo test --workspace --all-targets 2>&1 | tee "$log"
+cargo test --workspace --doc 2>&1 | tee -a "$log"
+
+if [ -n "${started_vm:-}" ]; then
+  scripts/vm-stop.sh
+  trap - EXIT
+fi
+
+# One closing line for the whole run: the sum over every test binary.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
