@@ -4,19 +4,38 @@
 use std::process::Command;
 use tests::{backend, child_env};
 
-fn run(mode: &str) -> String {
-    let instance = format!("scenario-{mode}-{}", std::process::id());
+/// Runs the scenario child in `mode`, exporting as `instance`, with extra
+/// environment; asserts it succeeded and returns its standard error.
+fn spawn(mode: &str, instance: &str, env: &[(&str, &std::ffi::OsStr)]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_scenario"))
         .arg(mode)
-        .envs(child_env(&instance))
+        .envs(child_env(instance))
+        .envs(env.iter().copied())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{mode}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{mode}: {stderr}");
+    stderr
+}
+
+fn run(mode: &str) -> String {
+    let instance = format!("scenario-{mode}-{}", std::process::id());
+    spawn(mode, &instance, &[]);
     instance
+}
+
+/// The histogram's count and sum, as every scenario records them.
+fn assert_histogram_totals(instance: &str) {
+    let b = backend();
+    let l = b.instance_label();
+    b.wait_for_value(
+        &format!("scenario_size_bytes_count{{{l}=\"{instance}\"}}"),
+        3.0,
+    );
+    b.wait_for_value(
+        &format!("scenario_size_bytes_sum{{{l}=\"{instance}\"}}"),
+        555.0,
+    );
 }
 
 fn assert_known(instance: &str) {
@@ -26,14 +45,7 @@ fn assert_known(instance: &str) {
         &format!("scenario_events_total{{{l}=\"{instance}\",phase=\"main\"}}"),
         7.0,
     );
-    b.wait_for_value(
-        &format!("scenario_size_bytes_count{{{l}=\"{instance}\"}}"),
-        3.0,
-    );
-    b.wait_for_value(
-        &format!("scenario_size_bytes_sum{{{l}=\"{instance}\"}}"),
-        555.0,
-    );
+    assert_histogram_totals(instance);
     b.wait_for_value(
         &format!("scenario_size_bytes_bucket{{{l}=\"{instance}\",le=\"100\"}}"),
         2.0,
@@ -86,47 +98,29 @@ fn racing_first_records_initialise_once_and_lose_nothing() {
 #[test]
 fn disabled_backend_exits_at_once() {
     let instance = format!("scenario-off-{}", std::process::id());
-    let out = Command::new(env!("CARGO_BIN_EXE_scenario"))
-        .arg("return")
-        .envs(child_env(&instance))
-        .env("HYPERACTOR_OTEL_BACKEND", "none")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stderr = spawn(
+        "return",
+        &instance,
+        &[("HYPERACTOR_OTEL_BACKEND", "none".as_ref())],
     );
+    assert!(stderr.is_empty(), "{stderr}");
 }
 
 #[test]
 fn exponential_histograms_on_request() {
     let instance = format!("scenario-exp-{}", std::process::id());
-    let out = Command::new(env!("CARGO_BIN_EXE_scenario"))
-        .arg("return")
-        .envs(child_env(&instance))
-        .env(
+    let aggregation = "base2_exponential_bucket_histogram";
+    spawn(
+        "return",
+        &instance,
+        &[(
             "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
-            "base2_exponential_bucket_histogram",
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+            aggregation.as_ref(),
+        )],
     );
+    assert_histogram_totals(&instance);
     let b = backend();
     let l = b.instance_label();
-    b.wait_for_value(
-        &format!("scenario_size_bytes_count{{{l}=\"{instance}\"}}"),
-        3.0,
-    );
-    b.wait_for_value(
-        &format!("scenario_size_bytes_sum{{{l}=\"{instance}\"}}"),
-        555.0,
-    );
     // No explicit `le` buckets were sent.
     let r = b
         .query(&format!(
@@ -152,17 +146,13 @@ fn exponential_histograms_on_request() {
 fn catalog_files_are_written_at_start_up_when_asked() {
     let dir = std::env::temp_dir().join(format!("telemetry-catalog-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let out = Command::new(env!("CARGO_BIN_EXE_scenario"))
-        .arg("return")
-        .envs(child_env("catalog-files"))
-        .env("HYPERACTOR_OTEL_BACKEND", "none")
-        .env("TELEMETRY_CATALOG_DIR", &dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    spawn(
+        "return",
+        "catalog-files",
+        &[
+            ("HYPERACTOR_OTEL_BACKEND", "none".as_ref()),
+            ("TELEMETRY_CATALOG_DIR", dir.as_os_str()),
+        ],
     );
     for f in ["catalog.md", "catalog.json", "dashboard.json"] {
         let text = std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
