@@ -8,7 +8,10 @@
 //! cache line). The exporter sums a series' words over the stripes.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicPtr, AtomicU64, AtomicUsize,
+    Ordering::{AcqRel, Acquire, Relaxed},
+};
 use std::sync::OnceLock;
 
 /// Words per arena chunk (64 KiB).
@@ -18,13 +21,41 @@ const MAX_CHUNKS: usize = 1 << 12;
 /// Most stripes a machine gets.
 const MAX_STRIPES: usize = 16;
 
-type Chunk = Box<[AtomicU64]>;
-
-/// The arenas, one per stripe, as a static table so that finding a word
-/// is an index, not a pointer chase. Untouched entries cost no memory.
+/// The arenas, one per stripe, as a static table of chunk pointers so that
+/// finding a word is an index and one load, not a pointer chase. All null
+/// at start, so the table sits in `.bss` and untouched parts cost nothing.
 #[allow(clippy::declare_interior_mutable_const)]
-static CHUNKS: [[OnceLock<Chunk>; MAX_CHUNKS]; MAX_STRIPES] =
-    [const { [const { OnceLock::new() }; MAX_CHUNKS] }; MAX_STRIPES];
+static CHUNKS: [[AtomicPtr<AtomicU64>; MAX_CHUNKS]; MAX_STRIPES] =
+    [const { [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_CHUNKS] }; MAX_STRIPES];
+
+/// The chunk at `slot`, if it was allocated.
+#[inline(always)]
+fn chunk(slot: &AtomicPtr<AtomicU64>) -> Option<&'static [AtomicU64]> {
+    let p = slot.load(Acquire);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null pointer was published by `ensure_chunk` (Release,
+    // read here with Acquire) from a leaked `Box<[AtomicU64]>` of exactly
+    // CHUNK_WORDS words, which is never freed.
+    Some(unsafe { std::slice::from_raw_parts(p, CHUNK_WORDS) })
+}
+
+/// Allocates the chunk at `slot` unless it exists.
+fn ensure_chunk(slot: &AtomicPtr<AtomicU64>) {
+    if !slot.load(Acquire).is_null() {
+        return;
+    }
+    let new = Box::into_raw(zeroed_chunk()) as *mut AtomicU64;
+    if slot
+        .compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire)
+        .is_err()
+    {
+        // SAFETY: `new` came from `Box::into_raw` of a CHUNK_WORDS slice
+        // just above and was never shared.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(new, CHUNK_WORDS)) });
+    }
+}
 
 /// The next free word, the same in every stripe arena.
 static NEXT_WORD: AtomicUsize = AtomicUsize::new(0);
@@ -76,7 +107,7 @@ fn assign_stripe(s: &Cell<usize>) -> usize {
 }
 
 /// A zeroed chunk: `calloc`ed, so its pages cost memory only once written.
-fn zeroed_chunk() -> Chunk {
+fn zeroed_chunk() -> Box<[AtomicU64]> {
     let words: Box<[u64]> = vec![0u64; CHUNK_WORDS].into_boxed_slice();
     // SAFETY: `AtomicU64` has the same size, alignment and bit validity as
     // `u64` (documented), and the box is uniquely owned.
@@ -120,7 +151,7 @@ impl Striped {
         };
         let chunk = base / CHUNK_WORDS;
         for arena in CHUNKS.iter().take(stripe_count()) {
-            arena[chunk].get_or_init(zeroed_chunk);
+            ensure_chunk(&arena[chunk]);
         }
         Striped {
             base: base as u32,
@@ -135,9 +166,9 @@ impl Striped {
         match CHUNKS
             .get(stripe)
             .and_then(|arena| arena.get(w / CHUNK_WORDS))
-            .and_then(|c| c.get())
+            .and_then(chunk)
         {
-            Some(chunk) => &chunk[w % CHUNK_WORDS],
+            Some(c) => &c[w % CHUNK_WORDS],
             None => &SINK,
         }
     }
@@ -151,8 +182,8 @@ impl Striped {
         match CHUNKS
             .get(stripe)
             .and_then(|arena| arena.get(w / CHUNK_WORDS))
-            .and_then(|c| c.get())
-            .and_then(|chunk| chunk.get(w % CHUNK_WORDS..w % CHUNK_WORDS + self.words as usize))
+            .and_then(chunk)
+            .and_then(|c| c.get(w % CHUNK_WORDS..w % CHUNK_WORDS + self.words as usize))
         {
             Some(block) => block,
             None => std::slice::from_ref(&SINK),
