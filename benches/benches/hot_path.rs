@@ -189,6 +189,10 @@ fn histograms(c: &mut Criterion) {
         let h = prom::histograms().with_label_values(&["none", "none"]);
         move || h.observe(value())
     });
+    run(&mut g, "measured", Modes::NoDiff, |_| {
+        let h = measured_peer::histogram();
+        move || h.observe(value())
+    });
     g.finish();
 
     let mut g = c.benchmark_group("histogram_fixed");
@@ -266,26 +270,38 @@ fn histograms(c: &mut Criterion) {
 
 fn gauges(c: &mut Criterion) {
     benches::install_metrics_recorder();
+    // 2 fixed attributes, through each library's handle or typed labels.
     let mut g = c.benchmark_group("gauge_set");
-    run(&mut g, "ours", Modes::NoDiff, |_| {
-        || ours::GAUGE.record(value(), &[])
+    run(&mut g, "ours_bind", Modes::All, |s| {
+        let (m, st) = labels(s);
+        let b = ours::GAUGE.bind(kv_pairs!("method" => m, "status" => st));
+        move || b.record(value())
     });
-    run(&mut g, "otel_sdk", Modes::NoDiff, |_| {
-        || otel::gauge().record(value(), &[])
+    run(&mut g, "otel_sdk_bound", Modes::All, |s| {
+        let b = otel::gauge().bind(&otel_attrs(s));
+        move || b.record(value())
     });
-    run(&mut g, "metrics", Modes::NoDiff, |_| {
-        let h = metrics::gauge!("m_gauge");
+    run(&mut g, "metrics", Modes::All, |s| {
+        let (m, st) = labels(s);
+        let h = metrics::gauge!("m_gauge", "method" => m, "status" => st);
         move || h.set(value())
     });
-    run(&mut g, "prometheus_client", Modes::NoDiff, |_| {
-        let h = prom_client::gauge().clone();
+    run(&mut g, "prometheus_client", Modes::All, |s| {
+        let h = prom_client::gauges()
+            .get_or_create(&prom_client::labels(s))
+            .clone();
         move || {
             h.set(value());
         }
     });
-    run(&mut g, "prometheus", Modes::NoDiff, |_| {
-        let h = prom::gauge().clone();
+    run(&mut g, "prometheus", Modes::All, |s| {
+        let (m, st) = labels(s);
+        let h = prom::gauges().with_label_values(&[m, st]);
         move || h.set(value())
+    });
+    run(&mut g, "measured", Modes::All, |s| {
+        let grp = measured_peer::group(s);
+        move || measured_peer::gauges().set(grp, value())
     });
     g.finish();
 }
@@ -293,13 +309,27 @@ fn gauges(c: &mut Criterion) {
 #[metered]
 fn metered_empty() {}
 
+/// A second metered function: the other series of the 2-thread runs.
+#[metered]
+fn metered_empty_other() {}
+
 /// The same function written by hand with the OpenTelemetry SDK.
 fn hand_written_sdk() {
+    hand_written_sdk_named("hand_written_sdk")
+}
+
+/// A second hand-written function: the other series of the 2-thread runs.
+fn hand_written_sdk_other() {
+    hand_written_sdk_named("hand_written_sdk_other")
+}
+
+#[inline(always)]
+fn hand_written_sdk_named(function: &'static str) {
     let start = Instant::now();
     black_box(());
     let elapsed = start.elapsed().as_secs_f64();
     let attrs = [
-        KeyValue::new("function", "hand_written_sdk"),
+        KeyValue::new("function", function),
         KeyValue::new("result", "ok"),
     ];
     otel::counter().add(1, &attrs);
@@ -308,9 +338,19 @@ fn hand_written_sdk() {
 
 fn metered(c: &mut Criterion) {
     let mut g = c.benchmark_group("metered_empty_fn");
-    run(&mut g, "ours", Modes::NoDiff, |_| metered_empty);
-    run(&mut g, "hand_written_sdk", Modes::NoDiff, |_| {
-        hand_written_sdk
+    run(&mut g, "ours", Modes::All, |s| {
+        if s == 0 {
+            metered_empty
+        } else {
+            metered_empty_other
+        }
+    });
+    run(&mut g, "hand_written_sdk", Modes::All, |s| {
+        if s == 0 {
+            hand_written_sdk
+        } else {
+            hand_written_sdk_other
+        }
     });
     run(&mut g, "clock_std_instant", Modes::NoDiff, |_| {
         || {

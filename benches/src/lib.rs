@@ -212,16 +212,16 @@ pub mod prom_client {
         F.get_or_init(|| Family::new_with_constructor(|| Histogram::new(super::BUCKETS)))
     }
 
-    /// A gauge.
-    pub fn gauge() -> &'static Gauge<f64, AtomicU64> {
-        static G: OnceLock<Gauge<f64, AtomicU64>> = OnceLock::new();
-        G.get_or_init(Gauge::default)
+    /// A gauge family.
+    pub fn gauges() -> &'static Family<Labels, Gauge<f64, AtomicU64>> {
+        static F: OnceLock<Family<Labels, Gauge<f64, AtomicU64>>> = OnceLock::new();
+        F.get_or_init(Family::default)
     }
 }
 
 /// prometheus (tikv) vectors.
 pub mod prom {
-    use prometheus::{Gauge, HistogramOpts, HistogramVec, IntCounterVec, Opts};
+    use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts};
     use std::sync::OnceLock;
 
     /// A counter vector.
@@ -245,10 +245,12 @@ pub mod prom {
         })
     }
 
-    /// A gauge.
-    pub fn gauge() -> &'static Gauge {
-        static G: OnceLock<Gauge> = OnceLock::new();
-        G.get_or_init(|| Gauge::new("prom_gauge", "g").expect("valid gauge"))
+    /// A gauge vector.
+    pub fn gauges() -> &'static GaugeVec {
+        static V: OnceLock<GaugeVec> = OnceLock::new();
+        V.get_or_init(|| {
+            GaugeVec::new(Opts::new("prom_gauge", "g"), &["method", "status"]).expect("valid gauge")
+        })
     }
 }
 
@@ -256,7 +258,9 @@ pub mod prom {
 pub mod measured_peer {
     use measured::label::StaticLabelSet;
     use measured::metric::histogram::Thresholds;
-    use measured::{CounterVec, FixedCardinalityLabel, HistogramVec, LabelGroup};
+    use measured::{
+        CounterVec, FixedCardinalityLabel, FloatGaugeVec, Histogram, HistogramVec, LabelGroup,
+    };
     use std::sync::OnceLock;
 
     /// Method label.
@@ -308,6 +312,18 @@ pub mod measured_peer {
                 Thresholds::with_buckets(super::BUCKETS),
             )
         })
+    }
+
+    /// An unlabelled histogram.
+    pub fn histogram() -> &'static Histogram<8> {
+        static H: OnceLock<Histogram<8>> = OnceLock::new();
+        H.get_or_init(|| Histogram::with_metadata(Thresholds::with_buckets(super::BUCKETS)))
+    }
+
+    /// A float gauge vector.
+    pub fn gauges() -> &'static FloatGaugeVec<Set> {
+        static V: OnceLock<FloatGaugeVec<Set>> = OnceLock::new();
+        V.get_or_init(|| FloatGaugeVec::with_label_set(Set::new()))
     }
 
     #[allow(unused_imports)]
