@@ -118,9 +118,14 @@ fn zeroed_chunk() -> Box<[AtomicU64]> {
 /// stripe arena (or only stripe 0 when `single`).
 pub(crate) struct Striped {
     base: u32,
-    words: u32,
+    /// At most one chunk (`CHUNK_WORDS` fits in 16 bits): the header of a
+    /// series stays at 8 bytes.
+    words: u16,
     single: bool,
 }
+
+const _: () = assert!(CHUNK_WORDS <= u16::MAX as usize);
+const _: () = assert!(std::mem::size_of::<Striped>() == 8);
 
 impl Striped {
     /// Reserves `words` words (at most one chunk) in every stripe arena.
@@ -140,7 +145,7 @@ impl Striped {
                 );
                 return Striped {
                     base: u32::MAX,
-                    words: words as u32,
+                    words: words as u16,
                     single: true,
                 };
             }
@@ -155,7 +160,7 @@ impl Striped {
         }
         Striped {
             base: base as u32,
-            words: words as u32,
+            words: words as u16,
             single: stripes <= 1,
         }
     }

@@ -28,8 +28,10 @@ pub(crate) struct Series {
     /// Normalised attributes (sorted, deduplicated, truncated), for export.
     pub(crate) attrs: Box<[KeyValue]>,
     /// The attributes exactly as first given, when normalising changed them
-    /// (lookups compare against what callers pass).
-    pub(crate) raw: Option<Box<[KeyValue]>>,
+    /// (lookups compare against what callers pass). Boxed twice: one word
+    /// in the header, which is rare to need.
+    #[allow(clippy::redundant_allocation)]
+    pub(crate) raw: Option<Box<Box<[KeyValue]>>>,
     hash: u64,
     pub(crate) cells: Striped,
 }
@@ -40,7 +42,7 @@ impl Series {
         let raw = if attrs.len() == given.len() && set_eq(&attrs, given) {
             None
         } else {
-            Some(given.to_vec().into_boxed_slice())
+            Some(Box::new(given.to_vec().into_boxed_slice()))
         };
         Series {
             attrs: attrs.into_boxed_slice(),
@@ -57,7 +59,7 @@ impl Series {
 
     #[inline(always)]
     fn same(&self, given: &[KeyValue]) -> bool {
-        set_eq(self.raw.as_deref().unwrap_or(&self.attrs), given)
+        set_eq(self.raw.as_deref().map_or(&self.attrs, |r| &**r), given)
     }
 
     /// Approximate heap bytes of this series.
