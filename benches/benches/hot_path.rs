@@ -357,6 +357,12 @@ fn metered(c: &mut Criterion) {
             black_box(Instant::now());
         }
     });
+    // The clock `#[metered]` reads: the TSC inline where quanta uses it.
+    run(&mut g, "clock_ours", Modes::NoDiff, |_| {
+        || {
+            black_box(telemetry_runtime::__private::clock_ticks());
+        }
+    });
     run(&mut g, "clock_quanta_raw", Modes::NoDiff, |_| {
         let clock = quanta_clock();
         move || {

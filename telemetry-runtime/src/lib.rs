@@ -250,8 +250,8 @@ pub mod __private {
     };
     pub use crate::labels::dense_product;
     pub use crate::metered::{
-        Branch, CallSite, FromResidual, Guard, Probe, ProbeOther, ProbeResult, RESULT_VALUES,
-        RESULT_ZERO_SERIES,
+        clock_ticks, Branch, CallSite, FromResidual, Guard, Probe, ProbeOther, ProbeResult,
+        RESULT_VALUES, RESULT_ZERO_SERIES,
     };
     pub use crate::registry::{
         Instrument, MetricsGroup, Source, TELEMETRY_RUNTIME_INSTRUMENTS,

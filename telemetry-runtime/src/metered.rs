@@ -3,18 +3,21 @@
 //!
 //! Per call the hot path reads the clock twice and does three relaxed
 //! atomic operations on this thread's stripe: count the entry, count the
-//! duration's bucket, add the duration to the sum. `function_calls_total`
+//! duration's bucket, add the duration to the sum. Durations stay in raw
+//! clock ticks: the bucket bounds are converted to ticks once, when the
+//! call site is first used, and the sum is kept in ticks and scaled to
+//! seconds at export, so a call does no conversion. `function_calls_total`
 //! is the count of the duration histogram, and `function_calls_in_flight`
 //! is entries minus completions, both computed at export time, so they
 //! cost nothing per call.
 
-use crate::instruments::record_nanos;
 use crate::registry::{Instrument, Metadata, Source};
-use crate::storage::table::{Series, Table};
+use crate::storage::cells::{stripe_count, thread_stripe};
+use crate::storage::table::Table;
 use opentelemetry::KeyValue;
 use std::convert::Infallible;
 use std::ops::ControlFlow;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 /// Default buckets of `function_call_duration_seconds`: 1 µs to 60 s.
@@ -68,11 +71,82 @@ pub struct CallSite {
 
 struct Bound {
     table: &'static Table,
-    meta: &'static Metadata,
-    clock: &'static quanta::Clock,
-    entered: &'static Series,
-    ok: &'static Series,
-    error: &'static Series,
+    clock: &'static Clock,
+    buckets: TickBuckets,
+    /// Per stripe, the cells a call writes, found once here rather than
+    /// through the arena tables on every call.
+    stripes: Box<[StripeCells]>,
+}
+
+/// One stripe's cells of a call site.
+struct StripeCells {
+    /// The entry count.
+    entered: &'static AtomicU64,
+    /// The duration histogram's words for `result="ok"` and `"error"`.
+    ok: &'static [AtomicU64],
+    error: &'static [AtomicU64],
+}
+
+/// The explicit bucket bounds of one call site in raw clock ticks.
+struct TickBuckets {
+    /// `over[i]`: the fewest ticks whose duration in seconds exceeds bound
+    /// `i`, so a duration of `d` ticks falls in bucket
+    /// `#{i : over[i] <= d}`, exactly the bucket of its seconds value
+    /// (`u64::MAX` when no tick count does; a duration of `u64::MAX`
+    /// ticks, centuries, then counts as above every bound).
+    over: Box<[u64]>,
+    /// For each bit length of `d` (0 to 64), the number of `over[i]` at or
+    /// below the smallest `d` of that length: the search starts there and
+    /// takes a step or two.
+    start: [u8; 65],
+}
+
+impl TickBuckets {
+    fn new(bounds: &[f64], clock: &Clock) -> TickBuckets {
+        let secs = |t: u64| clock.nanos(t) as f64 * 1e-9;
+        let over: Box<[u64]> = bounds
+            .iter()
+            .map(|&b| {
+                // The first tick count whose seconds exceed `b` (durations
+                // are monotone in ticks), or u64::MAX when none does.
+                let (mut lo, mut hi) = (0u64, u64::MAX);
+                if secs(hi) <= b {
+                    return u64::MAX;
+                }
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if secs(mid) > b {
+                        hi = mid;
+                    } else {
+                        lo = mid + 1;
+                    }
+                }
+                lo
+            })
+            .collect();
+        let mut start = [0u8; 65];
+        for (bits, s) in start.iter_mut().enumerate() {
+            let smallest = if bits == 0 { 0 } else { 1u64 << (bits - 1) };
+            *s = over
+                .partition_point(|&o| o <= smallest)
+                .min(u8::MAX as usize) as u8;
+        }
+        TickBuckets { over, start }
+    }
+
+    /// The bucket of a duration of `d` ticks.
+    #[inline(always)]
+    fn find(&self, d: u64) -> usize {
+        let bits = (u64::BITS - d.leading_zeros()) as usize;
+        let mut i = self.start.get(bits).copied().unwrap_or(0) as usize;
+        while let Some(&o) = self.over.get(i) {
+            if o > d {
+                break;
+            }
+            i += 1;
+        }
+        i
+    }
 }
 
 impl CallSite {
@@ -86,7 +160,7 @@ impl CallSite {
         entered: Metadata,
     ) -> CallSite {
         CallSite {
-            duration: Instrument::nanos_histogram(duration),
+            duration: Instrument::ticks_histogram(duration),
             entered: Instrument::new(entered),
             calls: Instrument::derived(calls, Source::CountOf(&site.duration)),
             in_flight: Instrument::derived(
@@ -126,13 +200,23 @@ impl CallSite {
         self.bound.get_or_init(|| {
             let table = self.duration.table();
             let result = |v: &'static str| table.series(&[KeyValue::new("result", v)]);
+            let clock = clock();
+            let (entered, ok, error) = (
+                &self.entered.table().unlabelled,
+                result("ok"),
+                result("error"),
+            );
             let b = Bound {
                 table,
-                meta: self.duration.metadata(),
-                clock: clock(),
-                entered: &self.entered.table().unlabelled,
-                ok: result("ok"),
-                error: result("error"),
+                buckets: TickBuckets::new(self.duration.metadata().buckets, clock),
+                clock,
+                stripes: (0..stripe_count())
+                    .map(|s| StripeCells {
+                        entered: &entered.cells.block(s)[0],
+                        ok: ok.cells.block(s),
+                        error: error.cells.block(s),
+                    })
+                    .collect(),
             };
             // Created now so that all three are exported from the start.
             result("panic");
@@ -144,11 +228,11 @@ impl CallSite {
     #[inline(always)]
     pub fn enter(&'static self) -> Guard {
         let bound = self.bound();
-        bound.entered.cells.local(0).fetch_add(1, Relaxed);
-        Guard {
-            bound,
-            start: bound.clock.raw(),
+        let start = bound.clock.raw();
+        if let Some(cells) = bound.stripes.get(thread_stripe()) {
+            cells.entered.fetch_add(1, Relaxed);
         }
+        Guard { bound, start }
     }
 }
 
@@ -163,18 +247,120 @@ pub struct Guard {
     start: u64,
 }
 
-/// The process's clock: the TSC through `quanta` where it is invariant and
-/// calibrated, the OS monotonic clock otherwise.
-fn clock() -> &'static quanta::Clock {
-    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
-    CLOCK.get_or_init(quanta::Clock::new)
+/// The process's clock: the TSC where `quanta` found it invariant and
+/// calibrated it, the OS monotonic clock otherwise.
+pub(crate) struct Clock {
+    quanta: quanta::Clock,
+    /// Whether `quanta` reads the TSC, which is then read here inline
+    /// (`quanta::Clock::raw` is an outlined call that matches on the
+    /// clock's kind).
+    tsc: bool,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        let quanta = quanta::Clock::new();
+        Clock {
+            tsc: Self::quanta_reads_tsc(&quanta),
+            quanta,
+        }
+    }
+
+    /// Whether `quanta`'s raw ticks are the TSC: a TSC read lies between
+    /// two of its reads. (The monotonic clock counts nanoseconds since
+    /// boot, the TSC its own ticks since reset: they never interleave.)
+    fn quanta_reads_tsc(quanta: &quanta::Clock) -> bool {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        {
+            let before = quanta.raw();
+            let tsc = Self::rdtsc();
+            let after = quanta.raw();
+            before <= tsc && tsc <= after
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+        {
+            let _ = quanta;
+            false
+        }
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline(always)]
+    fn rdtsc() -> u64 {
+        // SAFETY: `rdtsc` exists on every x86-64 processor and has no
+        // memory effects.
+        #[allow(unused_unsafe)]
+        unsafe {
+            core::arch::x86_64::_rdtsc()
+        }
+    }
+
+    /// Raw ticks now.
+    #[inline(always)]
+    pub(crate) fn raw(&self) -> u64 {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        if self.tsc {
+            return Self::rdtsc();
+        }
+        self.quanta.raw()
+    }
+
+    /// Nanoseconds in `ticks`.
+    pub(crate) fn nanos(&self, ticks: u64) -> u64 {
+        self.quanta.delta_as_nanos(0, ticks)
+    }
+}
+
+pub(crate) fn clock() -> &'static Clock {
+    CLOCK.get_or_init(Clock::new)
+}
+
+static CLOCK: OnceLock<Clock> = OnceLock::new();
+
+/// One read of the clock `#[metered]` functions use: the reference of the
+/// benchmarks. Not a public API.
+#[doc(hidden)]
+#[inline(always)]
+pub fn clock_ticks() -> u64 {
+    clock().raw()
+}
+
+/// Seconds in `ticks` of the process's clock: the sum of a metered
+/// duration histogram, at export.
+pub(crate) fn ticks_to_secs(ticks: u64) -> f64 {
+    match CLOCK.get() {
+        Some(c) => c.nanos(ticks) as f64 * 1e-9,
+        // No call site was ever used, so no tick was recorded.
+        None => 0.0,
+    }
 }
 
 impl Guard {
+    /// Ticks since entry (0 if the clock went backwards).
     #[inline(always)]
-    fn nanos(&self) -> u64 {
-        let c = self.bound.clock;
-        c.delta_as_nanos(self.start, c.raw())
+    fn ticks(&self) -> u64 {
+        self.bound.clock.raw().saturating_sub(self.start)
+    }
+}
+
+impl Bound {
+    /// Records a call of `ticks` into the words `block` (this thread's copy
+    /// of a series): its bucket and the sum.
+    #[inline(always)]
+    fn record(&self, block: &[AtomicU64], ticks: u64) {
+        let (bucket, sum) = if self.table.exponential {
+            let secs = self.clock.nanos(ticks) as f64 * 1e-9;
+            (
+                crate::storage::exponential::word(secs),
+                crate::storage::exponential::SUM,
+            )
+        } else {
+            (self.buckets.find(ticks), self.buckets.over.len() + 1)
+        };
+        if let (Some(bucket), Some(sum)) = (block.get(bucket), block.get(sum)) {
+            bucket.fetch_add(1, Relaxed);
+            sum.fetch_add(ticks, Relaxed);
+        }
     }
 }
 
@@ -182,18 +368,19 @@ impl Guard {
     /// Records the call with `result="error"` if `error`, else `"ok"`.
     #[inline(always)]
     pub fn finish(self, error: bool) {
-        let nanos = self.nanos();
+        let ticks = self.ticks();
         let b = self.bound;
         std::mem::forget(self);
-        let series = if error { b.error } else { b.ok };
-        record_nanos(series, b.table, nanos, b.meta);
+        if let Some(cells) = b.stripes.get(thread_stripe()) {
+            b.record(if error { cells.error } else { cells.ok }, ticks);
+        }
     }
 }
 
 impl Drop for Guard {
     #[cold]
     fn drop(&mut self) {
-        let nanos = self.nanos();
+        let ticks = self.ticks();
         let b = self.bound;
         let result = if std::thread::panicking() {
             "panic"
@@ -201,7 +388,7 @@ impl Drop for Guard {
             "cancelled"
         };
         let series = b.table.series(&[KeyValue::new("result", result)]);
-        record_nanos(series, b.table, nanos, b.meta);
+        b.record(series.cells.local_block(), ticks);
     }
 }
 
@@ -287,5 +474,37 @@ impl<T> FromResidual<Option<Infallible>> for Option<T> {
     #[inline(always)]
     fn __telemetry_from_residual(_: Option<Infallible>) -> Self {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A duration in ticks lands in the bucket its seconds value would.
+    #[test]
+    fn tick_buckets_agree_with_seconds() {
+        let clock = clock();
+        let layouts: [&[f64]; 3] = [DEFAULT_DURATION_BUCKETS, &[-1.0, 0.0, 1e-9, 0.5], &[1e300]];
+        for bounds in layouts {
+            let tb = TickBuckets::new(bounds, clock);
+            let secs = |t: u64| clock.nanos(t) as f64 * 1e-9;
+            let mut ticks: Vec<u64> = vec![0, 1, 2, 3, u64::MAX - 1];
+            for &o in tb.over.iter() {
+                ticks.extend([o.saturating_sub(1), o, o.saturating_add(1)]);
+                ticks.retain(|&t| t != u64::MAX);
+            }
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            for _ in 0..20_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                ticks.push(x >> (x % 64));
+            }
+            for t in ticks {
+                let want = bounds.partition_point(|b| *b < secs(t));
+                assert_eq!(tb.find(t), want, "{t} ticks in {bounds:?}");
+            }
+        }
     }
 }

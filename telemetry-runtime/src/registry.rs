@@ -211,9 +211,10 @@ pub enum Source {
 pub struct Instrument {
     pub(crate) meta: Metadata,
     pub(crate) source: Source,
-    /// A histogram whose sum word counts integer nanoseconds (metered
-    /// durations: an atomic add instead of a compare-and-swap loop).
-    pub(crate) sum_nanos: bool,
+    /// A histogram whose sum word counts raw clock ticks (metered
+    /// durations: an integer add instead of a compare-and-swap loop, and
+    /// no conversion per call).
+    pub(crate) sum_ticks: bool,
     table: OnceLock<Table>,
     /// For dense typed label sets: series by combination index.
     dense: OnceLock<Box<[OnceLock<&'static Series>]>>,
@@ -225,19 +226,19 @@ impl Instrument {
         Instrument {
             meta,
             source: Source::Own,
-            sum_nanos: false,
+            sum_ticks: false,
             table: OnceLock::new(),
             dense: OnceLock::new(),
         }
     }
 
-    /// A histogram of durations recorded in nanoseconds.
+    /// A histogram of durations recorded in raw clock ticks.
     #[doc(hidden)]
-    pub const fn nanos_histogram(meta: Metadata) -> Self {
+    pub const fn ticks_histogram(meta: Metadata) -> Self {
         Instrument {
             meta,
             source: Source::Own,
-            sum_nanos: true,
+            sum_ticks: true,
             table: OnceLock::new(),
             dense: OnceLock::new(),
         }
@@ -248,7 +249,7 @@ impl Instrument {
         Instrument {
             meta,
             source,
-            sum_nanos: false,
+            sum_ticks: false,
             table: OnceLock::new(),
             dense: OnceLock::new(),
         }

@@ -138,7 +138,7 @@ impl Collector {
                 Source::Own => match inst.table_if_used() {
                     None => zero(&mut add),
                     Some(table) => table.for_each(|s: &Series| {
-                        let raw = self.read(s, meta.kind, words, delta, inst.sum_nanos);
+                        let raw = self.read(s, meta.kind, words, delta, inst.sum_ticks);
                         add(pb_attrs(consts, &s.attrs), raw, table.start_ns);
                     }),
                 },
@@ -259,16 +259,16 @@ impl Collector {
         kind: InstrumentKind,
         words: usize,
         delta: bool,
-        sum_nanos: bool,
+        sum_ticks: bool,
     ) -> Vec<u64> {
         let mut raw: Vec<u64> = (0..words)
             .map(|w| match (kind, w) {
                 (InstrumentKind::Gauge, _) => {
                     s.cells.at(0, 0).load(std::sync::atomic::Ordering::Relaxed)
                 }
-                // Metered durations keep their sum in integer nanoseconds.
-                (InstrumentKind::Histogram, w) if w == words - 1 && sum_nanos => {
-                    (s.cells.sum_u64(w) as f64 * 1e-9).to_bits()
+                // Metered durations keep their sum in raw clock ticks.
+                (InstrumentKind::Histogram, w) if w == words - 1 && sum_ticks => {
+                    crate::metered::ticks_to_secs(s.cells.sum_u64(w)).to_bits()
                 }
                 (InstrumentKind::Histogram, w) if w == words - 1 => s.cells.sum_f64(w).to_bits(),
                 _ => s.cells.sum_u64(w),

@@ -279,31 +279,6 @@ pub(crate) fn record_histogram(series: &Series, table: &Table, value: f64, meta:
     }
 }
 
-/// Records a duration of `nanos` into a histogram whose sum word counts
-/// nanoseconds (metered call sites).
-#[inline(always)]
-pub(crate) fn record_nanos(series: &Series, table: &Table, nanos: u64, meta: &Metadata) {
-    let secs = nanos as f64 * 1e-9;
-    let (bucket, sum) = if table.exponential {
-        (
-            crate::storage::exponential::word(secs),
-            crate::storage::exponential::SUM,
-        )
-    } else {
-        let bounds = meta.buckets;
-        let i = match &table.bucket_index {
-            Some(index) => index.find(bounds, secs),
-            None => bounds.partition_point(|b| *b < secs),
-        };
-        (i, bounds.len() + 1)
-    };
-    let block = series.cells.local_block();
-    if let (Some(bucket), Some(sum)) = (block.get(bucket), block.get(sum)) {
-        bucket.fetch_add(1, Relaxed);
-        sum.fetch_add(nanos, Relaxed);
-    }
-}
-
 #[cold]
 fn nan_dropped(meta: &Metadata) {
     diag::warn_once(&format!(

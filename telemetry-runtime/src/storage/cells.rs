@@ -19,7 +19,7 @@ const CHUNK_WORDS: usize = 1 << 13;
 /// Chunks per stripe arena: up to 32 Mi words (256 MiB) per stripe.
 const MAX_CHUNKS: usize = 1 << 12;
 /// Most stripes a machine gets.
-const MAX_STRIPES: usize = 16;
+pub(crate) const MAX_STRIPES: usize = 16;
 
 /// The arenas, one per stripe, as a static table of chunk pointers so that
 /// finding a word is an index and one load, not a pointer chase. All null
@@ -193,6 +193,20 @@ impl Striped {
             Some(block) => block,
             None => std::slice::from_ref(&SINK),
         }
+    }
+
+    /// Stripe `stripe`'s copy of all the words, resolved once so that a
+    /// caller can keep it (metered call sites keep one per stripe). A
+    /// series that got no arena space gets the one-word sink.
+    pub(crate) fn block(&self, stripe: usize) -> &'static [AtomicU64] {
+        let stripe = if self.single { 0 } else { stripe };
+        let w = self.base as usize;
+        CHUNKS
+            .get(stripe)
+            .and_then(|arena| arena.get(w / CHUNK_WORDS))
+            .and_then(chunk)
+            .and_then(|c| c.get(w % CHUNK_WORDS..w % CHUNK_WORDS + self.words as usize))
+            .unwrap_or(std::slice::from_ref(&SINK))
     }
 
     /// The calling thread's copy of word `i`.
