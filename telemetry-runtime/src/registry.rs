@@ -8,6 +8,10 @@ use crate::storage::table::{Series, Table};
 use linkme::distributed_slice;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{
+    AtomicPtr,
+    Ordering::{AcqRel, Acquire, Release},
+};
 use std::sync::OnceLock;
 
 /// Every instrument declared in the binary. The section name comes from the
@@ -217,7 +221,25 @@ pub struct Instrument {
     pub(crate) sum_ticks: bool,
     table: OnceLock<Table>,
     /// For dense typed label sets: series by combination index.
-    dense: OnceLock<Box<[OnceLock<&'static Series>]>>,
+    /// Null until the first typed record, then a leaked [`Dense`].
+    dense: AtomicPtr<Dense>,
+}
+
+/// Series of a dense typed label set, by combination index: a record is
+/// two loads and an index, no hashing.
+struct Dense {
+    /// Null until the combination is first recorded.
+    slots: Box<[AtomicPtr<Series>]>,
+}
+
+impl Dense {
+    #[inline(always)]
+    fn get(slot: &AtomicPtr<Series>) -> Option<&'static Series> {
+        // SAFETY: a non-null pointer was stored (Release) by
+        // `typed_series_slow` from a series of a static instrument's
+        // table, which lives as long as the program.
+        unsafe { slot.load(Acquire).as_ref() }
+    }
 }
 
 impl Instrument {
@@ -228,7 +250,7 @@ impl Instrument {
             source: Source::Own,
             sum_ticks: false,
             table: OnceLock::new(),
-            dense: OnceLock::new(),
+            dense: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
@@ -240,7 +262,7 @@ impl Instrument {
             source: Source::Own,
             sum_ticks: true,
             table: OnceLock::new(),
-            dense: OnceLock::new(),
+            dense: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
@@ -251,7 +273,7 @@ impl Instrument {
             source,
             sum_ticks: false,
             table: OnceLock::new(),
-            dense: OnceLock::new(),
+            dense: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
@@ -282,22 +304,65 @@ impl Instrument {
     /// hash lookup otherwise.
     #[inline(always)]
     pub(crate) fn typed_series<L: LabelSet>(&'static self, labels: &L) -> &'static Series {
-        let table = self.table();
-        match L::CARDINALITY {
-            Some(n) => {
-                let dense = self
-                    .dense
-                    .get_or_init(|| (0..n).map(|_| OnceLock::new()).collect());
-                match dense.get(labels.index()) {
-                    Some(slot) => match slot.get() {
-                        Some(s) => s,
-                        None => slot.get_or_init(|| labels.with_attributes(|a| table.series(a))),
-                    },
-                    // A hand-written LabelSet with an index out of range.
-                    None => labels.with_attributes(|a| table.series(a)),
+        if L::CARDINALITY.is_some() {
+            // SAFETY: a non-null pointer was published (Release, read here
+            // with Acquire) by `dense_table` from a leaked box, never freed.
+            if let Some(dense) = unsafe { self.dense.load(Acquire).as_ref() } {
+                if let Some(s) = dense.slots.get(labels.index()).and_then(Dense::get) {
+                    return s;
                 }
             }
-            None => labels.with_attributes(|a| table.series(a)),
+        }
+        self.typed_series_slow(labels)
+    }
+
+    /// First record of a combination: finds its series in the table and
+    /// keeps it in the dense array.
+    #[cold]
+    #[inline(never)]
+    fn typed_series_slow<L: LabelSet>(&'static self, labels: &L) -> &'static Series {
+        let table = self.table();
+        let found = || labels.with_attributes(|a| table.series(a));
+        let Some(n) = L::CARDINALITY else {
+            return found();
+        };
+        match self.dense_table(n).slots.get(labels.index()) {
+            Some(slot) => {
+                let s = found();
+                // Every thread finds the same series: storing it twice is
+                // harmless.
+                slot.store(s as *const Series as *mut Series, Release);
+                s
+            }
+            // A hand-written LabelSet with an index out of range.
+            None => found(),
+        }
+    }
+
+    fn dense_table(&'static self, n: usize) -> &'static Dense {
+        let cur = self.dense.load(Acquire);
+        // SAFETY: as in `typed_series`.
+        if let Some(d) = unsafe { cur.as_ref() } {
+            return d;
+        }
+        let new = Box::into_raw(Box::new(Dense {
+            slots: (0..n)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+        }));
+        match self
+            .dense
+            .compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire)
+        {
+            // SAFETY: just published; never freed.
+            Ok(_) => unsafe { &*new },
+            Err(winner) => {
+                // SAFETY: `new` was never shared; `winner` is published.
+                unsafe {
+                    drop(Box::from_raw(new));
+                    &*winner
+                }
+            }
         }
     }
 
