@@ -229,10 +229,15 @@ impl CallSite {
     pub fn enter(&'static self) -> Guard {
         let bound = self.bound();
         let start = bound.clock.raw();
-        if let Some(cells) = bound.stripes.get(thread_stripe()) {
-            cells.entered.fetch_add(1, Relaxed);
+        let cells = bound.stripes.get(thread_stripe());
+        if let Some(c) = cells {
+            c.entered.fetch_add(1, Relaxed);
         }
-        Guard { bound, start }
+        Guard {
+            bound,
+            cells,
+            start,
+        }
     }
 }
 
@@ -243,6 +248,10 @@ impl CallSite {
 #[must_use]
 pub struct Guard {
     bound: &'static Bound,
+    /// The entering thread's cells, written at completion too: found once
+    /// per call. (A future that completes on another thread still adds
+    /// atomically, so nothing is lost; only the stripe is not its own.)
+    cells: Option<&'static StripeCells>,
     /// Raw clock ticks at entry.
     start: u64,
 }
@@ -369,9 +378,9 @@ impl Guard {
     #[inline(always)]
     pub fn finish(self, error: bool) {
         let ticks = self.ticks();
-        let b = self.bound;
+        let (b, cells) = (self.bound, self.cells);
         std::mem::forget(self);
-        if let Some(cells) = b.stripes.get(thread_stripe()) {
+        if let Some(cells) = cells {
             b.record(if error { cells.error } else { cells.ok }, ticks);
         }
     }

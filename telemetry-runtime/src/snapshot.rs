@@ -124,8 +124,7 @@ fn number(v: &Option<number_data_point::Value>) -> f64 {
 /// the exporter builds it but not sent (for the export-cost benchmark).
 #[doc(hidden)]
 pub fn __export_body() -> Vec<u8> {
-    use prost::Message;
     let (cfg, _) = Config::from_lookup(|_| None);
     let scope = Collector::default().collect(&cfg, &build_catalog());
-    crate::export::collect::request(&cfg, scope, Vec::new()).encode_to_vec()
+    crate::export::encode::encode_request(&crate::export::collect::request(&cfg, scope, Vec::new()))
 }

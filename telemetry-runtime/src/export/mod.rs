@@ -6,6 +6,7 @@
 //! one resource, and POSTs one OTLP/HTTP protobuf request.
 
 pub(crate) mod collect;
+pub(crate) mod encode;
 pub(crate) mod labels;
 pub(crate) mod transport;
 
@@ -18,7 +19,6 @@ use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{
     ManualReader, Pipeline as SdkPipeline, SdkMeterProvider, Temporality,
 };
-use prost::Message;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
@@ -314,7 +314,7 @@ impl Pipeline {
             }
             Err(_) => Vec::new(),
         };
-        let body = collect::request(&self.config, ours, sdk).encode_to_vec();
+        let body = encode::encode_request(&collect::request(&self.config, ours, sdk));
         let r = transport.send(&body, deadline);
         if r.is_ok() {
             collector.acknowledge();

@@ -86,6 +86,19 @@ pub(crate) fn now_ns() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
+/// Asks the processor to bring the line at `p` into cache (a hint only).
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and has no effect on memory; `p` is
+    // a valid pointer anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Entries of the recent-lookup cache.
 const RECENT: usize = 64;
 
@@ -312,14 +325,23 @@ impl Table {
     /// touched or when nothing else exists.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Series)) {
         let mut any = false;
-        let labelled = self
-            .slots
-            .get()
-            .into_iter()
-            .flat_map(|s| s.series.iter())
-            .filter_map(|s| s.get())
-            .chain(self.overflow.get().map(|b| &**b));
-        for s in labelled {
+        let slots = self.slots.get().map_or(&[][..], |s| &s.series[..]);
+        for (i, slot) in slots.iter().enumerate() {
+            // Series sit in their own allocations, in hash order: fetch the
+            // headers a few slots ahead and their attributes a few less, so
+            // that the walk does not wait on memory at every series.
+            if let Some(ahead) = slots.get(i + 8).and_then(Slot::get) {
+                prefetch(ahead);
+            }
+            if let Some(ahead) = slots.get(i + 4).and_then(Slot::get) {
+                prefetch(ahead.attrs.as_ptr());
+            }
+            if let Some(s) = slot.get() {
+                any = true;
+                f(s);
+            }
+        }
+        if let Some(s) = self.overflow.get() {
             any = true;
             f(s);
         }
