@@ -27,7 +27,9 @@ pub struct Snapshot {
 pub fn snapshot() -> Snapshot {
     let (mut cfg, _) = Config::from_lookup(|_| None);
     cfg.temporality = TemporalityPreference::Cumulative;
-    let scope = Collector::default().collect(&cfg, &build_catalog());
+    let scope = Collector::default()
+        .collect(&cfg, &build_catalog())
+        .into_proto();
     Snapshot {
         metrics: scope.metrics,
     }
@@ -126,5 +128,5 @@ fn number(v: &Option<number_data_point::Value>) -> f64 {
 pub fn __export_body() -> Vec<u8> {
     let (cfg, _) = Config::from_lookup(|_| None);
     let scope = Collector::default().collect(&cfg, &build_catalog());
-    crate::export::encode::encode_request(&crate::export::collect::request(&cfg, scope, Vec::new()))
+    crate::export::encode::body(&cfg, scope, Vec::new())
 }

@@ -36,8 +36,11 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
-    /// Builds the scope of our own instruments.
-    pub(crate) fn collect(&mut self, cfg: &Config, catalog: &Catalog) -> ScopeMetrics {
+    /// Builds the scope of our own instruments. Its data points carry no
+    /// attributes: those stay in [`OurScope::attrs`] as references to the
+    /// series, so that encoding copies nothing ([`OurScope::into_proto`]
+    /// fills them in for readers of the messages).
+    pub(crate) fn collect(&mut self, cfg: &Config, catalog: &Catalog) -> OurScope {
         let now = now_ns();
         self.pending.clear();
         self.pending_time = now;
@@ -48,18 +51,21 @@ impl Collector {
                 by_name.entry(inst.meta.name).or_default().push(inst);
             }
         }
-        let metrics = by_name
+        let (metrics, attrs) = by_name
             .into_values()
             .map(|insts| self.metric(cfg, &insts, now))
-            .collect();
-        ScopeMetrics {
-            scope: Some(InstrumentationScope {
-                name: SCOPE_NAME.into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                ..Default::default()
-            }),
-            metrics,
-            schema_url: String::new(),
+            .unzip();
+        OurScope {
+            scope: ScopeMetrics {
+                scope: Some(InstrumentationScope {
+                    name: SCOPE_NAME.into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    ..Default::default()
+                }),
+                metrics,
+                schema_url: String::new(),
+            },
+            attrs,
         }
     }
 
@@ -77,7 +83,7 @@ impl Collector {
         cfg: &Config,
         insts: &[&'static registry::Instrument],
         now: u64,
-    ) -> Metric {
+    ) -> (Metric, Vec<PointAttrs>) {
         let meta: &Metadata = &insts[0].meta;
         let derived_gauge = matches!(insts[0].source, Source::EnteredMinusCount(..));
         let delta = !derived_gauge
@@ -90,7 +96,7 @@ impl Collector {
                         InstrumentKind::UpDownCounter
                     )
             );
-        let mut points: Vec<(Vec<PbKeyValue>, Vec<u64>, u64)> = Vec::new();
+        let mut points: Vec<(PointAttrs, Vec<u64>, u64)> = Vec::new();
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         // Always merge points that a backend would see as one series: other
         // declarations of the name, and sets that became equal on the way
@@ -111,14 +117,18 @@ impl Collector {
                     .is_some_and(|t| t.altered.load(std::sync::atomic::Ordering::Relaxed))
             });
         for inst in insts {
-            let mut add = |attrs: Vec<PbKeyValue>, raw: Vec<u64>, start: u64| {
+            let mut add = |attrs: PointAttrs, raw: Vec<u64>, start: u64| {
                 if !merge {
                     points.push((attrs, raw, start));
                     return;
                 }
-                let key = attrs_key(&attrs);
+                let attrs = PointAttrs::Pb(attrs.into_pb());
+                let key = match &attrs {
+                    PointAttrs::Pb(pb) => attrs_key(pb),
+                    PointAttrs::Series(..) => Vec::new(),
+                };
                 if let Some(&i) = index.get(&key) {
-                    let p: &mut (Vec<PbKeyValue>, Vec<u64>, u64) = &mut points[i];
+                    let p: &mut (PointAttrs, Vec<u64>, u64) = &mut points[i];
                     combine(meta.kind, &mut p.1, &raw);
                     p.2 = p.2.min(start);
                     return;
@@ -126,28 +136,32 @@ impl Collector {
                 index.insert(key, points.len());
                 points.push((attrs, raw, start));
             };
-            let consts = &inst.meta.const_attributes;
-            let zero = |add: &mut dyn FnMut(Vec<PbKeyValue>, Vec<u64>, u64)| {
+            let consts: &'static [(&'static str, &'static str)] = inst.meta.const_attributes;
+            let zero = |add: &mut dyn FnMut(PointAttrs, Vec<u64>, u64)| {
                 for z in inst.meta.zero_series {
                     let attrs: Vec<KeyValue> =
                         z.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
-                    add(pb_attrs(consts, &attrs), vec![0; words], now);
+                    add(
+                        PointAttrs::Pb(pb_attrs(consts, &attrs)),
+                        vec![0; words],
+                        now,
+                    );
                 }
             };
             match inst.source {
                 Source::Own => match inst.table_if_used() {
                     None => zero(&mut add),
-                    Some(table) => table.for_each(|s: &Series| {
+                    Some(table) => table.for_each(|s: &'static Series| {
                         let raw = self.read(s, meta.kind, words, delta, inst.sum_ticks);
-                        add(pb_attrs(consts, &s.attrs), raw, table.start_ns);
+                        add(PointAttrs::Series(consts, &s.attrs), raw, table.start_ns);
                     }),
                 },
                 Source::CountOf(h) => match h.table_if_used() {
                     None => zero(&mut add),
-                    Some(table) => table.for_each(|s: &Series| {
+                    Some(table) => table.for_each(|s: &'static Series| {
                         let raw = vec![series_count(s)];
                         let raw = self.delta(s as *const Series as usize | 1, raw, false, delta);
-                        add(pb_attrs(consts, &s.attrs), raw, table.start_ns);
+                        add(PointAttrs::Series(consts, &s.attrs), raw, table.start_ns);
                     }),
                 },
                 Source::EnteredMinusCount(entered, h) => {
@@ -163,7 +177,7 @@ impl Collector {
                         .table_if_used()
                         .map_or(0, |t| t.unlabelled.cells.sum_u64(0));
                     add(
-                        pb_attrs(consts, &[]),
+                        PointAttrs::Series(consts, &[]),
                         vec![began.saturating_sub(done)],
                         start,
                     );
@@ -182,12 +196,17 @@ impl Collector {
         } else {
             AggregationTemporality::Cumulative
         } as i32;
+        let (attrs, points): (Vec<PointAttrs>, Vec<(Vec<u64>, u64)>) = points
+            .into_iter()
+            .map(|(a, raw, start)| (a, (raw, start)))
+            .unzip();
+        let attributes = Vec::new;
         let data = match meta.kind {
             InstrumentKind::Counter | InstrumentKind::UpDownCounter => metric::Data::Sum(Sum {
                 data_points: points
                     .into_iter()
-                    .map(|(attributes, raw, start)| NumberDataPoint {
-                        attributes,
+                    .map(|(raw, start)| NumberDataPoint {
+                        attributes: attributes(),
                         start_time_unix_nano: start_of(start),
                         time_unix_nano: now,
                         value: Some(sum_value(meta.kind, raw[0])),
@@ -200,8 +219,8 @@ impl Collector {
             InstrumentKind::Gauge => metric::Data::Gauge(PbGauge {
                 data_points: points
                     .into_iter()
-                    .map(|(attributes, raw, _)| NumberDataPoint {
-                        attributes,
+                    .map(|(raw, _)| NumberDataPoint {
+                        attributes: attributes(),
                         time_unix_nano: now,
                         value: Some(number_data_point::Value::AsDouble(f64::from_bits(raw[0]))),
                         ..Default::default()
@@ -212,9 +231,7 @@ impl Collector {
                 metric::Data::ExponentialHistogram(ExponentialHistogram {
                     data_points: points
                         .into_iter()
-                        .map(|(attributes, raw, start)| {
-                            exponential_point(attributes, &raw, start_of(start), now)
-                        })
+                        .map(|(raw, start)| exponential_point(&raw, start_of(start), now))
                         .collect(),
                     aggregation_temporality: temporality,
                 })
@@ -224,10 +241,10 @@ impl Collector {
                 metric::Data::Histogram(PbHistogram {
                     data_points: points
                         .into_iter()
-                        .map(|(attributes, raw, start)| {
+                        .map(|(raw, start)| {
                             let counts = raw[..nb].to_vec();
                             HistogramDataPoint {
-                                attributes,
+                                attributes: attributes(),
                                 start_time_unix_nano: start_of(start),
                                 time_unix_nano: now,
                                 count: counts.iter().sum(),
@@ -242,13 +259,14 @@ impl Collector {
                 })
             }
         };
-        Metric {
+        let metric = Metric {
             name: meta.name.into(),
             description: meta.description.into(),
             unit: meta.unit.into(),
             data: Some(data),
             metadata: Vec::new(),
-        }
+        };
+        (metric, attrs)
     }
 
     /// The series' words summed over stripes (sums of `f64` kept as bits),
@@ -317,12 +335,7 @@ fn trimmed(counts: &[u64]) -> (i32, Vec<u64>) {
     }
 }
 
-fn exponential_point(
-    attributes: Vec<PbKeyValue>,
-    raw: &[u64],
-    start: u64,
-    now: u64,
-) -> ExponentialHistogramDataPoint {
+fn exponential_point(raw: &[u64], start: u64, now: u64) -> ExponentialHistogramDataPoint {
     let pos = &raw[exp::POSITIVE..exp::POSITIVE + exp::BUCKETS];
     let neg = &raw[exp::NEGATIVE..exp::NEGATIVE + exp::BUCKETS];
     let zero = raw[exp::ZERO];
@@ -330,7 +343,6 @@ fn exponential_point(
     let (po, pc) = trimmed(pos);
     let (no, nc) = trimmed(neg);
     ExponentialHistogramDataPoint {
-        attributes,
         start_time_unix_nano: start,
         time_unix_nano: now,
         count,
@@ -372,6 +384,75 @@ fn sum_value(kind: InstrumentKind, raw: u64) -> number_data_point::Value {
         number_data_point::Value::AsDouble(raw as f64)
     } else {
         number_data_point::Value::AsInt(raw as i64)
+    }
+}
+
+/// Our scope's messages, and each data point's attributes kept aside:
+/// `attrs[m][p]` belongs to data point `p` of metric `m`.
+pub(crate) struct OurScope {
+    pub(crate) scope: ScopeMetrics,
+    pub(crate) attrs: Vec<Vec<PointAttrs>>,
+}
+
+impl OurScope {
+    /// The scope with every data point's attributes in place.
+    pub(crate) fn into_proto(self) -> ScopeMetrics {
+        let mut scope = self.scope;
+        for (m, attrs) in scope.metrics.iter_mut().zip(self.attrs) {
+            let attrs = attrs.into_iter().map(PointAttrs::into_pb);
+            match &mut m.data {
+                Some(metric::Data::Sum(d)) => d
+                    .data_points
+                    .iter_mut()
+                    .zip(attrs)
+                    .for_each(|(p, a)| p.attributes = a),
+                Some(metric::Data::Gauge(d)) => d
+                    .data_points
+                    .iter_mut()
+                    .zip(attrs)
+                    .for_each(|(p, a)| p.attributes = a),
+                Some(metric::Data::Histogram(d)) => d
+                    .data_points
+                    .iter_mut()
+                    .zip(attrs)
+                    .for_each(|(p, a)| p.attributes = a),
+                Some(metric::Data::ExponentialHistogram(d)) => d
+                    .data_points
+                    .iter_mut()
+                    .zip(attrs)
+                    .for_each(|(p, a)| p.attributes = a),
+                _ => {}
+            }
+        }
+        scope
+    }
+}
+
+/// A data point's attributes.
+pub(crate) enum PointAttrs {
+    /// A declaration's constant attributes, then a series' own (which win
+    /// on a shared key), referenced where they live.
+    Series(&'static [(&'static str, &'static str)], &'static [KeyValue]),
+    /// Built as messages (zero points, merged points).
+    Pb(Vec<PbKeyValue>),
+}
+
+impl PointAttrs {
+    pub(crate) fn into_pb(self) -> Vec<PbKeyValue> {
+        match self {
+            PointAttrs::Series(consts, attrs) => pb_attrs(consts, attrs),
+            PointAttrs::Pb(pb) => pb,
+        }
+    }
+
+    /// The constants a series' own attributes do not override.
+    pub(crate) fn live_consts(
+        consts: &'static [(&'static str, &'static str)],
+        attrs: &'static [KeyValue],
+    ) -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+        consts
+            .iter()
+            .filter(move |(k, _)| !attrs.iter().any(|a| a.key.as_str() == *k))
     }
 }
 

@@ -5,8 +5,12 @@
 //! request, so its attributes were measured seven times per export. Here
 //! the levels down to the metrics' data containers are written by hand,
 //! each data point is measured once, and `prost` encodes only the points
-//! themselves. The bytes are exactly `prost`'s (a test checks it).
+//! themselves. Our own points' attributes are written here too, straight
+//! from the series (no message is built for them). The bytes are exactly
+//! `prost`'s for the same messages (tests check it).
 
+use super::collect::{any_value, PointAttrs};
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::{
     metric::Data, Metric, ResourceMetrics, ScopeMetrics,
@@ -14,16 +18,38 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
 use prost::Message;
 
-/// The request's bytes, identical to `req.encode_to_vec()`.
-pub(crate) fn encode_request(req: &ExportMetricsServiceRequest) -> Vec<u8> {
-    let sizes: Vec<ResourceSize> = req.resource_metrics.iter().map(ResourceSize::of).collect();
+/// The request's bytes, identical to `req.encode_to_vec()` once
+/// `ours[m][p]` is put into data point `p` of metric `m` of the first
+/// scope of the first resource (our scope, whose points were collected
+/// without attributes).
+pub(crate) fn encode_request(
+    req: &ExportMetricsServiceRequest,
+    ours: &[Vec<PointAttrs>],
+) -> Vec<u8> {
+    let sizes: Vec<ResourceSize> = req
+        .resource_metrics
+        .iter()
+        .enumerate()
+        .map(|(i, rm)| ResourceSize::of(rm, if i == 0 { ours } else { &[] }))
+        .collect();
     let total: usize = sizes.iter().map(|s| framed(1, s.len)).sum();
     let mut buf = Vec::with_capacity(total);
-    for (rm, size) in req.resource_metrics.iter().zip(&sizes) {
-        write_resource(rm, size, &mut buf);
+    for (i, (rm, size)) in req.resource_metrics.iter().zip(&sizes).enumerate() {
+        write_resource(rm, size, if i == 0 { ours } else { &[] }, &mut buf);
     }
     debug_assert_eq!(buf.len(), total);
     buf
+}
+
+/// The body of one export: our scope, then the SDK's scopes, under one
+/// resource.
+pub(crate) fn body(
+    cfg: &crate::config::Config,
+    ours: super::collect::OurScope,
+    sdk: Vec<ScopeMetrics>,
+) -> Vec<u8> {
+    let super::collect::OurScope { scope, attrs } = ours;
+    encode_request(&super::collect::request(cfg, scope, sdk), &attrs)
 }
 
 /// Bytes of a length-delimited field of `len` bytes under `tag`.
@@ -57,8 +83,13 @@ struct ResourceSize {
 }
 
 impl ResourceSize {
-    fn of(rm: &ResourceMetrics) -> ResourceSize {
-        let scopes: Vec<ScopeSize> = rm.scope_metrics.iter().map(ScopeSize::of).collect();
+    fn of(rm: &ResourceMetrics, ours: &[Vec<PointAttrs>]) -> ResourceSize {
+        let scopes: Vec<ScopeSize> = rm
+            .scope_metrics
+            .iter()
+            .enumerate()
+            .map(|(i, sm)| ScopeSize::of(sm, if i == 0 { ours } else { &[] }))
+            .collect();
         let len = rm
             .resource
             .as_ref()
@@ -69,13 +100,18 @@ impl ResourceSize {
     }
 }
 
-fn write_resource(rm: &ResourceMetrics, size: &ResourceSize, buf: &mut Vec<u8>) {
+fn write_resource(
+    rm: &ResourceMetrics,
+    size: &ResourceSize,
+    ours: &[Vec<PointAttrs>],
+    buf: &mut Vec<u8>,
+) {
     open(1, size.len, buf);
     if let Some(r) = &rm.resource {
         prost::encoding::message::encode(1, r, buf);
     }
-    for (sm, s) in rm.scope_metrics.iter().zip(&size.scopes) {
-        write_scope(sm, s, buf);
+    for (i, (sm, s)) in rm.scope_metrics.iter().zip(&size.scopes).enumerate() {
+        write_scope(sm, s, if i == 0 { ours } else { &[] }, buf);
     }
     write_string(3, &rm.schema_url, buf);
 }
@@ -86,8 +122,13 @@ struct ScopeSize {
 }
 
 impl ScopeSize {
-    fn of(sm: &ScopeMetrics) -> ScopeSize {
-        let metrics: Vec<MetricSize> = sm.metrics.iter().map(MetricSize::of).collect();
+    fn of(sm: &ScopeMetrics, ours: &[Vec<PointAttrs>]) -> ScopeSize {
+        let metrics: Vec<MetricSize> = sm
+            .metrics
+            .iter()
+            .enumerate()
+            .map(|(i, m)| MetricSize::of(m, ours.get(i).map_or(&[][..], |a| &a[..])))
+            .collect();
         let len = sm.scope.as_ref().map_or(0, |s| framed(1, s.encoded_len()))
             + metrics.iter().map(|m| framed(2, m.len)).sum::<usize>()
             + string_len(3, &sm.schema_url);
@@ -95,13 +136,13 @@ impl ScopeSize {
     }
 }
 
-fn write_scope(sm: &ScopeMetrics, size: &ScopeSize, buf: &mut Vec<u8>) {
+fn write_scope(sm: &ScopeMetrics, size: &ScopeSize, ours: &[Vec<PointAttrs>], buf: &mut Vec<u8>) {
     open(2, size.len, buf);
     if let Some(s) = &sm.scope {
         prost::encoding::message::encode(1, s, buf);
     }
-    for (m, s) in sm.metrics.iter().zip(&size.metrics) {
-        write_metric(m, s, buf);
+    for (i, (m, s)) in sm.metrics.iter().zip(&size.metrics).enumerate() {
+        write_metric(m, s, ours.get(i).map_or(&[][..], |a| &a[..]), buf);
     }
     write_string(3, &sm.schema_url, buf);
 }
@@ -113,12 +154,16 @@ struct MetricSize {
     points: Vec<usize>,
 }
 
-/// The data container's field number, its points' lengths, and the
-/// length of its fields other than the points.
-fn data_parts(data: &Data) -> (u32, Vec<usize>, usize) {
-    fn lens<M: Message>(points: &[M]) -> Vec<usize> {
-        points.iter().map(Message::encoded_len).collect()
-    }
+/// The data container's field number, its points' lengths (with the
+/// attributes kept aside, `attrs[p]` for point `p`), and the length of its
+/// fields other than the points.
+fn data_parts(data: &Data, attrs: &[PointAttrs]) -> (u32, Vec<usize>, usize) {
+    let tag = data_tag(data);
+    let lens = |lens: &mut dyn Iterator<Item = usize>| -> Vec<usize> {
+        lens.enumerate()
+            .map(|(i, l)| l + attrs.get(i).map_or(0, |a| attrs_len(attrs_tag(data), a)))
+            .collect()
+    };
     let temporality = |t: i32| {
         if t == 0 {
             0
@@ -126,34 +171,126 @@ fn data_parts(data: &Data) -> (u32, Vec<usize>, usize) {
             key_len(2) + encoded_len_varint(t as i64 as u64)
         }
     };
-    let tag = data_tag(data);
     match data {
-        Data::Gauge(g) => (tag, lens(&g.data_points), 0),
+        Data::Gauge(g) => (
+            tag,
+            lens(&mut g.data_points.iter().map(|p| p.encoded_len())),
+            0,
+        ),
         Data::Sum(s) => (
             tag,
-            lens(&s.data_points),
+            lens(&mut s.data_points.iter().map(|p| p.encoded_len())),
             temporality(s.aggregation_temporality)
                 + if s.is_monotonic { key_len(3) + 1 } else { 0 },
         ),
         Data::Histogram(h) => (
             tag,
-            lens(&h.data_points),
+            lens(&mut h.data_points.iter().map(|p| p.encoded_len())),
             temporality(h.aggregation_temporality),
         ),
         Data::ExponentialHistogram(h) => (
             tag,
-            lens(&h.data_points),
+            lens(&mut h.data_points.iter().map(|p| p.encoded_len())),
             temporality(h.aggregation_temporality),
         ),
-        Data::Summary(s) => (tag, lens(&s.data_points), 0),
+        Data::Summary(s) => (
+            tag,
+            lens(&mut s.data_points.iter().map(|p| p.encoded_len())),
+            0,
+        ),
+    }
+}
+
+/// The field number of a data point's attributes.
+fn attrs_tag(data: &Data) -> u32 {
+    match data {
+        Data::Gauge(_) | Data::Sum(_) => 7,
+        Data::Histogram(_) => 9,
+        Data::ExponentialHistogram(_) => 1,
+        Data::Summary(_) => 7,
+    }
+}
+
+/// Length of an attribute value's `AnyValue` message; `None` for the
+/// kinds written through a message (arrays).
+fn any_len(v: &Value) -> Option<usize> {
+    Some(match v {
+        Value::String(s) => framed(1, s.as_str().len()),
+        Value::Bool(_) => key_len(2) + 1,
+        Value::I64(i) => key_len(3) + encoded_len_varint(*i as u64),
+        Value::F64(_) => key_len(4) + 8,
+        _ => return None,
+    })
+}
+
+fn write_any(v: &Value, buf: &mut Vec<u8>) {
+    match v {
+        Value::String(s) => {
+            let s = s.as_str();
+            open(1, s.len(), buf);
+            buf.extend_from_slice(s.as_bytes());
+        }
+        Value::Bool(b) => prost::encoding::bool::encode(2, b, buf),
+        Value::I64(i) => prost::encoding::int64::encode(3, i, buf),
+        Value::F64(f) => prost::encoding::double::encode(4, f, buf),
+        other => any_value(other).encode_raw(buf),
+    }
+}
+
+/// Length of a `KeyValue` message of `key` and a value of `any` bytes.
+fn kv_len(key: &str, any: usize) -> usize {
+    string_len(1, key) + framed(2, any)
+}
+
+fn series_kv_len(kv: &KeyValue) -> usize {
+    let any = any_len(&kv.value).unwrap_or_else(|| any_value(&kv.value).encoded_len());
+    kv_len(kv.key.as_str(), any)
+}
+
+/// Bytes of a point's attributes as repeated field `tag`.
+fn attrs_len(tag: u32, a: &PointAttrs) -> usize {
+    match a {
+        PointAttrs::Series(consts, attrs) => {
+            PointAttrs::live_consts(consts, attrs)
+                .map(|(k, v)| framed(tag, kv_len(k, framed(1, v.len()))))
+                .sum::<usize>()
+                + attrs
+                    .iter()
+                    .map(|kv| framed(tag, series_kv_len(kv)))
+                    .sum::<usize>()
+        }
+        PointAttrs::Pb(pb) => prost::encoding::message::encoded_len_repeated(tag, pb),
+    }
+}
+
+fn write_attrs(tag: u32, a: &PointAttrs, buf: &mut Vec<u8>) {
+    match a {
+        PointAttrs::Series(consts, attrs) => {
+            for (k, v) in PointAttrs::live_consts(consts, attrs) {
+                let any = framed(1, v.len());
+                open(tag, kv_len(k, any), buf);
+                write_string(1, k, buf);
+                open(2, any, buf);
+                open(1, v.len(), buf);
+                buf.extend_from_slice(v.as_bytes());
+            }
+            for kv in attrs.iter() {
+                open(tag, series_kv_len(kv), buf);
+                write_string(1, kv.key.as_str(), buf);
+                let any = any_len(&kv.value).unwrap_or_else(|| any_value(&kv.value).encoded_len());
+                open(2, any, buf);
+                write_any(&kv.value, buf);
+            }
+        }
+        PointAttrs::Pb(pb) => prost::encoding::message::encode_repeated(tag, pb, buf),
     }
 }
 
 impl MetricSize {
-    fn of(m: &Metric) -> MetricSize {
+    fn of(m: &Metric, attrs: &[PointAttrs]) -> MetricSize {
         let (tag, data, points) = match &m.data {
             Some(d) => {
-                let (tag, points, rest) = data_parts(d);
+                let (tag, points, rest) = data_parts(d, attrs);
                 let data = points.iter().map(|&p| framed(1, p)).sum::<usize>() + rest;
                 (tag, data, points)
             }
@@ -178,10 +315,29 @@ fn data_tag(d: &Data) -> u32 {
     }
 }
 
-fn write_points<M: Message>(points: &[M], lens: &[usize], buf: &mut Vec<u8>) {
-    for (p, &len) in points.iter().zip(lens) {
+/// Writes each point, its attributes (kept aside) in their field-order
+/// place: first for exponential histograms, last for the others.
+fn write_points<M: Message>(
+    points: &[M],
+    lens: &[usize],
+    attrs: &[PointAttrs],
+    tag: u32,
+    buf: &mut Vec<u8>,
+) {
+    for (i, (p, &len)) in points.iter().zip(lens).enumerate() {
         open(1, len, buf);
+        let a = attrs.get(i);
+        if tag == 1 {
+            if let Some(a) = a {
+                write_attrs(tag, a, buf);
+            }
+        }
         p.encode_raw(buf);
+        if tag != 1 {
+            if let Some(a) = a {
+                write_attrs(tag, a, buf);
+            }
+        }
     }
 }
 
@@ -191,31 +347,32 @@ fn write_temporality(t: i32, buf: &mut Vec<u8>) {
     }
 }
 
-fn write_metric(m: &Metric, size: &MetricSize, buf: &mut Vec<u8>) {
+fn write_metric(m: &Metric, size: &MetricSize, attrs: &[PointAttrs], buf: &mut Vec<u8>) {
     open(2, size.len, buf);
     write_string(1, &m.name, buf);
     write_string(2, &m.description, buf);
     write_string(3, &m.unit, buf);
     if let Some(d) = &m.data {
         open(data_tag(d), size.data, buf);
+        let t = attrs_tag(d);
         match d {
-            Data::Gauge(g) => write_points(&g.data_points, &size.points, buf),
+            Data::Gauge(g) => write_points(&g.data_points, &size.points, attrs, t, buf),
             Data::Sum(s) => {
-                write_points(&s.data_points, &size.points, buf);
+                write_points(&s.data_points, &size.points, attrs, t, buf);
                 write_temporality(s.aggregation_temporality, buf);
                 if s.is_monotonic {
                     prost::encoding::bool::encode(3, &s.is_monotonic, buf);
                 }
             }
             Data::Histogram(h) => {
-                write_points(&h.data_points, &size.points, buf);
+                write_points(&h.data_points, &size.points, attrs, t, buf);
                 write_temporality(h.aggregation_temporality, buf);
             }
             Data::ExponentialHistogram(h) => {
-                write_points(&h.data_points, &size.points, buf);
+                write_points(&h.data_points, &size.points, attrs, t, buf);
                 write_temporality(h.aggregation_temporality, buf);
             }
-            Data::Summary(s) => write_points(&s.data_points, &size.points, buf),
+            Data::Summary(s) => write_points(&s.data_points, &size.points, attrs, t, buf),
         }
     }
     prost::encoding::message::encode_repeated(12, &m.metadata, buf);
@@ -356,8 +513,109 @@ mod tests {
                 ResourceMetrics::default(),
             ],
         };
-        assert_eq!(encode_request(&req), req.encode_to_vec());
+        assert_eq!(encode_request(&req, &[]), req.encode_to_vec());
         let empty = ExportMetricsServiceRequest::default();
-        assert_eq!(encode_request(&empty), empty.encode_to_vec());
+        assert_eq!(encode_request(&empty, &[]), empty.encode_to_vec());
+    }
+
+    /// Attributes written straight from the series are the bytes prost
+    /// writes for the same attributes as messages, in every point kind.
+    #[test]
+    fn attributes_from_series_are_prosts_bytes() {
+        use super::super::collect::OurScope;
+        use opentelemetry::Array;
+        let leak = |v: Vec<opentelemetry::KeyValue>| -> &'static [opentelemetry::KeyValue] {
+            Box::leak(v.into_boxed_slice())
+        };
+        let series = leak(vec![
+            opentelemetry::KeyValue::new("method", "GET"),
+            opentelemetry::KeyValue::new("empty", ""),
+            opentelemetry::KeyValue::new("long", "é".repeat(100)),
+            opentelemetry::KeyValue::new("neg", -7i64),
+            opentelemetry::KeyValue::new("ok", true),
+            opentelemetry::KeyValue::new("ratio", 0.25),
+            opentelemetry::KeyValue::new("list", Value::Array(Array::I64(vec![1, -2, 3]))),
+            opentelemetry::KeyValue::new("region", "override"),
+        ]);
+        let consts: &'static [(&'static str, &'static str)] = &[("region", "eu"), ("tier", "gold")];
+        let attrs = || {
+            vec![
+                PointAttrs::Series(consts, series),
+                PointAttrs::Series(&[], &[]),
+                PointAttrs::Series(consts, &[]),
+                PointAttrs::Pb(vec![kv("a", "b")]),
+            ]
+        };
+        let points = |n: usize| (0..n).map(|i| number(i as i64, 0)).collect::<Vec<_>>();
+        let metrics = vec![
+            Metric {
+                name: "s".into(),
+                data: Some(Data::Sum(Sum {
+                    data_points: points(4),
+                    aggregation_temporality: 2,
+                    is_monotonic: true,
+                })),
+                ..Default::default()
+            },
+            Metric {
+                name: "g".into(),
+                data: Some(Data::Gauge(Gauge {
+                    data_points: points(4),
+                })),
+                ..Default::default()
+            },
+            Metric {
+                name: "h".into(),
+                data: Some(Data::Histogram(Histogram {
+                    data_points: (0..4)
+                        .map(|_| HistogramDataPoint {
+                            count: 1,
+                            sum: Some(0.5),
+                            bucket_counts: vec![1, 0],
+                            explicit_bounds: vec![1.0],
+                            ..Default::default()
+                        })
+                        .collect(),
+                    aggregation_temporality: 2,
+                })),
+                ..Default::default()
+            },
+            Metric {
+                name: "e".into(),
+                data: Some(Data::ExponentialHistogram(ExponentialHistogram {
+                    data_points: (0..4)
+                        .map(|_| ExponentialHistogramDataPoint {
+                            count: 1,
+                            scale: 3,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    aggregation_temporality: 2,
+                })),
+                ..Default::default()
+            },
+        ];
+        let scope = ScopeMetrics {
+            metrics,
+            ..Default::default()
+        };
+        let ours = OurScope {
+            scope: scope.clone(),
+            attrs: (0..4).map(|_| attrs()).collect(),
+        };
+        let direct = ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                scope_metrics: vec![scope],
+                ..Default::default()
+            }],
+        };
+        let got = encode_request(&direct, &ours.attrs);
+        let filled = ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                scope_metrics: vec![ours.into_proto()],
+                ..Default::default()
+            }],
+        };
+        assert_eq!(got, filled.encode_to_vec());
     }
 }

@@ -314,7 +314,7 @@ impl Pipeline {
             }
             Err(_) => Vec::new(),
         };
-        let body = encode::encode_request(&collect::request(&self.config, ours, sdk));
+        let body = encode::body(&self.config, ours, sdk);
         let r = transport.send(&body, deadline);
         if r.is_ok() {
             collector.acknowledge();

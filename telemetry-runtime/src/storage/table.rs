@@ -323,7 +323,7 @@ impl Table {
 
     /// Every series that holds data, the unlabelled one first when it was
     /// touched or when nothing else exists.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&Series)) {
+    pub(crate) fn for_each<'a>(&'a self, mut f: impl FnMut(&'a Series)) {
         let mut any = false;
         let slots = self.slots.get().map_or(&[][..], |s| &s.series[..]);
         for (i, slot) in slots.iter().enumerate() {
