@@ -2,11 +2,13 @@
 //! registered call site per metered function, feeding three shared metrics.
 //!
 //! Per call the hot path reads the clock twice and does three relaxed
-//! atomic operations on this thread's stripe: count the entry, count the
-//! duration's bucket, add the duration to the sum. Durations stay in raw
-//! clock ticks: the bucket bounds are converted to ticks once, when the
-//! call site is first used, and the sum is kept in ticks and scaled to
-//! seconds at export, so a call does no conversion. `function_calls_total`
+//! atomic operations on the stripe of the thread that entered: count the
+//! entry, count the duration's bucket, add the duration to the sum.
+//! Durations stay in raw clock ticks: the bucket bounds are converted to
+//! ticks once, when the call site is first used, and the sum is kept in
+//! ticks and scaled to seconds at export, so a call with explicit buckets
+//! (the default) does no conversion. With exponential histograms the
+//! duration is converted to seconds to find its bucket. `function_calls_total`
 //! is the count of the duration histogram, and `function_calls_in_flight`
 //! is entries minus completions, both computed at export time, so they
 //! cost nothing per call.
@@ -137,6 +139,10 @@ impl TickBuckets {
     /// The bucket of a duration of `d` ticks.
     #[inline(always)]
     fn find(&self, d: u64) -> usize {
+        if self.over.len() >= u8::MAX as usize {
+            // Too many bounds for the start table: a binary search.
+            return self.over.partition_point(|&o| o <= d);
+        }
         let bits = (u64::BITS - d.leading_zeros()) as usize;
         let mut i = self.start.get(bits).copied().unwrap_or(0) as usize;
         while let Some(&o) = self.over.get(i) {
@@ -494,7 +500,14 @@ mod tests {
     #[test]
     fn tick_buckets_agree_with_seconds() {
         let clock = clock();
-        let layouts: [&[f64]; 3] = [DEFAULT_DURATION_BUCKETS, &[-1.0, 0.0, 1e-9, 0.5], &[1e300]];
+        // 300 bounds: more than the start table covers.
+        let many: Vec<f64> = (1..=300).map(|i| i as f64 * 1e-7).collect();
+        let layouts: [&[f64]; 4] = [
+            DEFAULT_DURATION_BUCKETS,
+            &[-1.0, 0.0, 1e-9, 0.5],
+            &[1e300],
+            &many,
+        ];
         for bounds in layouts {
             let tb = TickBuckets::new(bounds, clock);
             let secs = |t: u64| clock.nanos(t) as f64 * 1e-9;

@@ -329,9 +329,13 @@ impl Instrument {
         match self.dense_table(n).slots.get(labels.index()) {
             Some(slot) => {
                 let s = found();
-                // Every thread finds the same series: storing it twice is
-                // harmless.
-                slot.store(s as *const Series as *mut Series, Release);
+                // Every thread finds the same series, so storing it twice is
+                // harmless; except the overflow series, which a thread can
+                // get while another takes the last free place for the same
+                // combination: that answer is not kept.
+                if !table.is_overflow(s) {
+                    slot.store(s as *const Series as *mut Series, Release);
+                }
                 s
             }
             // A hand-written LabelSet with an index out of range.

@@ -122,11 +122,9 @@ impl Collector {
                     points.push((attrs, raw, start));
                     return;
                 }
-                let attrs = PointAttrs::Pb(attrs.into_pb());
-                let key = match &attrs {
-                    PointAttrs::Pb(pb) => attrs_key(pb),
-                    PointAttrs::Series(..) => Vec::new(),
-                };
+                let pb = attrs.into_pb();
+                let key = attrs_key(&pb);
+                let attrs = PointAttrs::Pb(pb);
                 if let Some(&i) = index.get(&key) {
                     let p: &mut (PointAttrs, Vec<u64>, u64) = &mut points[i];
                     combine(meta.kind, &mut p.1, &raw);

@@ -6,8 +6,10 @@
 //! the levels down to the metrics' data containers are written by hand,
 //! each data point is measured once, and `prost` encodes only the points
 //! themselves. Our own points' attributes are written here too, straight
-//! from the series (no message is built for them). The bytes are exactly
-//! `prost`'s for the same messages (tests check it).
+//! from the series (no message is built for them), in the place `prost`
+//! gives them as long as the fields numbered after them are unset (flags,
+//! min, max, exemplars: `collect.rs` sets none). The bytes are then
+//! exactly `prost`'s for the same messages (tests check it).
 
 use super::collect::{any_value, PointAttrs};
 use opentelemetry::{KeyValue, Value};
@@ -315,8 +317,9 @@ fn data_tag(d: &Data) -> u32 {
     }
 }
 
-/// Writes each point, its attributes (kept aside) in their field-order
-/// place: first for exponential histograms, last for the others.
+/// Writes each point with its attributes (kept aside): first for
+/// exponential histograms (field 1), last for the others, which is their
+/// field-order place when the higher-numbered fields are unset.
 fn write_points<M: Message>(
     points: &[M],
     lens: &[usize],

@@ -67,10 +67,9 @@ impl Series {
         std::mem::size_of::<Self>()
             + self.cells.heap_bytes()
             + self.attrs.len() * std::mem::size_of::<KeyValue>()
-            + self
-                .raw
-                .as_ref()
-                .map_or(0, |r| r.len() * std::mem::size_of::<KeyValue>())
+            + self.raw.as_ref().map_or(0, |r| {
+                std::mem::size_of::<Box<[KeyValue]>>() + r.len() * std::mem::size_of::<KeyValue>()
+            })
     }
 }
 
@@ -321,8 +320,13 @@ impl Table {
         })
     }
 
-    /// Every series that holds data, the unlabelled one first when it was
-    /// touched or when nothing else exists.
+    /// Whether `s` is this table's overflow series.
+    pub(crate) fn is_overflow(&self, s: &Series) -> bool {
+        self.overflow.get().is_some_and(|o| std::ptr::eq(&**o, s))
+    }
+
+    /// Every series that holds data, the unlabelled one last (when it was
+    /// touched or when nothing else exists).
     pub(crate) fn for_each<'a>(&'a self, mut f: impl FnMut(&'a Series)) {
         let mut any = false;
         let slots = self.slots.get().map_or(&[][..], |s| &s.series[..]);
