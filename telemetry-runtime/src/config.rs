@@ -103,6 +103,31 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
+    /// Every environment variable the runtime reads.
+    pub const VARIABLES: &'static [&'static str] = &[
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+        "OTEL_METRIC_EXPORT_INTERVAL",
+        "OTEL_METRIC_EXPORT_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+        "OTEL_SERVICE_NAME",
+        "OTEL_SERVICE_INSTANCE_ID",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+        "OTEL_SDK_DISABLED",
+        "HYPERACTOR_OTEL_BACKEND",
+    ];
+
     /// Reads the process environment. Returns the configuration and the
     /// messages about malformed values.
     pub fn from_env() -> (Config, Vec<String>) {
@@ -832,31 +857,6 @@ mod tests {
         assert_eq!(percent_decode("%ff"), None);
     }
 
-    /// Every variable the runtime reads.
-    const ALL_VARS: &[&str] = &[
-        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
-        "OTEL_METRIC_EXPORT_INTERVAL",
-        "OTEL_METRIC_EXPORT_TIMEOUT",
-        "OTEL_EXPORTER_OTLP_TIMEOUT",
-        "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
-        "OTEL_SERVICE_NAME",
-        "OTEL_SERVICE_INSTANCE_ID",
-        "OTEL_RESOURCE_ATTRIBUTES",
-        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
-        "OTEL_EXPORTER_OTLP_HEADERS",
-        "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
-        "OTEL_EXPORTER_OTLP_CERTIFICATE",
-        "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
-        "OTEL_EXPORTER_OTLP_COMPRESSION",
-        "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
-        "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
-        "OTEL_SDK_DISABLED",
-        "HYPERACTOR_OTEL_BACKEND",
-    ];
-
     /// Variables whose whole value is one word, number or URL: a bad value
     /// gives exactly one message and the default.
     const SCALAR_VARS: &[&str] = &[
@@ -1020,21 +1020,11 @@ mod tests {
         }
     }
 
-    /// A small deterministic PRNG (xorshift64*), so the property tests need
-    /// no dependency and fail the same way every time.
-    struct Rng(u64);
+    use crate::test_rng::Rng;
 
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn text(&mut self, secret: &str) -> String {
+        /// Random variable text, with `secret` in it now and then.
+        fn env_text(&mut self, secret: &str) -> String {
             const PIECES: &[&str] = &[
                 "a",
                 "Z",
@@ -1089,7 +1079,7 @@ mod tests {
                 if self.below(10) == 0 {
                     s.push_str(secret);
                 } else {
-                    s.push_str(PIECES[self.below(PIECES.len())]);
+                    s.push_str(self.pick(PIECES));
                 }
             }
             s
@@ -1107,25 +1097,25 @@ mod tests {
             let secret = format!("S3CR3T{case}x");
             let mut vars: HashMap<String, String> = HashMap::new();
             for _ in 0..rng.below(8) {
-                let var = ALL_VARS[rng.below(ALL_VARS.len())];
+                let var = rng.pick(Config::VARIABLES);
                 let value = if var.ends_with("HEADERS") {
                     // The secret only ever stands in a value (a header's
                     // name is not secret).
                     format!(
                         "{},authorization=Bearer%20{secret}{},{}",
-                        rng.text(""),
-                        rng.text(""),
-                        rng.text("")
+                        rng.env_text(""),
+                        rng.env_text(""),
+                        rng.env_text("")
                     )
                 } else {
-                    rng.text("")
+                    rng.env_text("")
                 };
                 vars.insert(var.to_owned(), value);
             }
             let (c, msgs) = Config::from_lookup(|k| vars.get(k).cloned());
             for m in &msgs {
                 assert!(
-                    ALL_VARS.iter().any(|v| m.contains(v)),
+                    Config::VARIABLES.iter().any(|v| m.contains(v)),
                     "case {case}: {m:?} names no variable"
                 );
                 assert!(!m.contains(&secret), "case {case}: leaked {m:?}");
@@ -1151,7 +1141,7 @@ mod tests {
     fn random_percent_decoding_never_panics() {
         let mut rng = Rng(42);
         for _ in 0..20_000 {
-            let s = rng.text("");
+            let s = rng.env_text("");
             if let Some(d) = percent_decode(&s) {
                 // Decoding never makes a string longer.
                 assert!(d.len() <= s.len());

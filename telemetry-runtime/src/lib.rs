@@ -42,6 +42,8 @@ mod metered;
 mod registry;
 mod snapshot;
 mod storage;
+#[cfg(test)]
+mod test_rng;
 
 pub use attributes::IntoAttributeValue;
 pub use config::{

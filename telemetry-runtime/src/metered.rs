@@ -516,11 +516,9 @@ mod tests {
                 ticks.extend([o.saturating_sub(1), o, o.saturating_add(1)]);
                 ticks.retain(|&t| t != u64::MAX);
             }
-            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
             for _ in 0..20_000 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = rng.next();
                 ticks.push(x >> (x % 64));
             }
             for t in ticks {

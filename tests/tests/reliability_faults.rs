@@ -37,6 +37,11 @@ fn env<'a>(
     v
 }
 
+/// `name{label="id",phase="phase"}`.
+fn phase_query(name: &str, label: &str, id: &str, phase: &str) -> String {
+    format!("{name}{}", sel(label, id, &format!("phase=\"{phase}\"")))
+}
+
 fn sel(label: &str, id: &str, extra: &str) -> String {
     if extra.is_empty() {
         format!("{{{label}=\"{id}\"}}")
@@ -96,32 +101,23 @@ fn backend_down_at_start_then_up_loses_nothing() {
     });
     let l = "service_instance_id";
     vm.wait_for_value(
-        &format!("reliability_events_total{}", sel(l, &id, "phase=\"down\"")),
+        &phase_query("reliability_events_total", l, &id, "down"),
         7.0,
     );
     vm.wait_for_value(
-        &format!("reliability_events_total{}", sel(l, &id, "phase=\"burst\"")),
+        &phase_query("reliability_events_total", l, &id, "burst"),
         adds as f64,
     );
     vm.wait_for_value(
-        &format!(
-            "reliability_size_bytes_count{}",
-            sel(l, &id, "phase=\"down\"")
-        ),
+        &phase_query("reliability_size_bytes_count", l, &id, "down"),
         3.0,
     );
     vm.wait_for_value(
-        &format!(
-            "reliability_size_bytes_sum{}",
-            sel(l, &id, "phase=\"down\"")
-        ),
+        &phase_query("reliability_size_bytes_sum", l, &id, "down"),
         555.0,
     );
     vm.wait_for_value(
-        &format!(
-            "reliability_size_bytes_count{}",
-            sel(l, &id, "phase=\"burst\"")
-        ),
+        &phase_query("reliability_size_bytes_count", l, &id, "burst"),
         (adds / 2) as f64,
     );
     let err = c.wait_stderr("export works again");
@@ -151,11 +147,8 @@ fn backend_restarted_mid_run_totals_exact() {
         ],
     ));
     let l = "service_instance_id";
-    let q = format!("reliability_events_total{}", sel(l, &id, "phase=\"run\""));
-    let h = format!(
-        "reliability_size_bytes_count{}",
-        sel(l, &id, "phase=\"run\"")
-    );
+    let q = phase_query("reliability_events_total", l, &id, "run");
+    let h = phase_query("reliability_size_bytes_count", l, &id, "run");
     c.ok("add 10 phase=run");
     c.ok("hist 2 phase=run");
     vm.wait_for_value(&q, 10.0);
@@ -379,17 +372,11 @@ fn many_threads_recording_while_exports_run_lose_nothing() {
     assert!(c.cmd("flush").starts_with("ok"));
     let l = b.instance_label();
     b.wait_for_value(
-        &format!(
-            "reliability_events_total{}",
-            sel(l, &id, "phase=\"threads\"")
-        ),
+        &phase_query("reliability_events_total", l, &id, "threads"),
         8_000_000.0,
     );
     b.wait_for_value(
-        &format!(
-            "reliability_size_bytes_count{}",
-            sel(l, &id, "phase=\"threads\"")
-        ),
+        &phase_query("reliability_size_bytes_count", l, &id, "threads"),
         8_000.0,
     );
     let (status, _) = c.finish("quit");
@@ -414,17 +401,11 @@ fn a_forked_child_exports_nothing_and_exits_at_once() {
     assert!(c.cmd("flush").starts_with("ok"));
     let l = b.instance_label();
     b.wait_for_value(
-        &format!(
-            "reliability_events_total{}",
-            sel(l, &id, "phase=\"parent\"")
-        ),
+        &phase_query("reliability_events_total", l, &id, "parent"),
         5.0,
     );
     let r = b
-        .query(&format!(
-            "reliability_events_total{}",
-            sel(l, &id, "phase=\"forked\"")
-        ))
+        .query(&phase_query("reliability_events_total", l, &id, "forked"))
         .unwrap();
     assert!(r.is_empty(), "{r:?}");
     let (status, _) = c.finish("quit");
@@ -452,17 +433,11 @@ fn records_after_shutdown_are_ignored_cheaply() {
     assert!(runtime_lines(&err).is_empty(), "{err}");
     let l = b.instance_label();
     b.wait_for_value(
-        &format!(
-            "reliability_events_total{}",
-            sel(l, &id, "phase=\"before\"")
-        ),
+        &phase_query("reliability_events_total", l, &id, "before"),
         5.0,
     );
     let r = b
-        .query(&format!(
-            "reliability_events_total{}",
-            sel(l, &id, "phase=\"after\"")
-        ))
+        .query(&phase_query("reliability_events_total", l, &id, "after"))
         .unwrap();
     assert!(r.is_empty(), "{r:?}");
 }
@@ -497,10 +472,7 @@ fn a_killed_process_loses_only_what_it_recorded_since_its_last_export() {
         assert!(!status.success());
         // The 3 recorded after the last export are lost; nothing else.
         b.wait_for_value(
-            &format!(
-                "reliability_events_total{}",
-                sel(l, &id, "phase=\"signal\"")
-            ),
+            &phase_query("reliability_events_total", l, &id, "signal"),
             5.0,
         );
     }

@@ -276,19 +276,11 @@ mod tests {
         assert_ne!(a, identity([("k", "2".to_owned())].into_iter()));
     }
 
-    struct Rng(u64);
+    use crate::test_rng::Rng;
 
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn text(&mut self, max: usize) -> String {
+        /// Random text of at most `max` pieces, now and then very long.
+        fn label_text(&mut self, max: usize) -> String {
             const PIECES: &[&str] = &[
                 "a",
                 "Z",
@@ -317,19 +309,19 @@ mod tests {
             let n = self.below(max + 1);
             let mut s = String::new();
             for _ in 0..n {
-                s.push_str(PIECES[self.below(PIECES.len())]);
+                s.push_str(self.pick(PIECES));
             }
             if self.below(50) == 0 {
                 s.push_str(&"x".repeat(self.below(5000)));
             }
             s
         }
-        fn value(&mut self) -> Value {
+        fn attr_value(&mut self) -> Value {
             match self.below(6) {
                 0 => Value::I64(self.next() as i64),
                 1 => Value::Bool(self.below(2) == 0),
                 2 => Value::F64(f64::from_bits(self.next())),
-                _ => Value::String(self.text(8).into()),
+                _ => Value::String(self.label_text(8).into()),
             }
         }
     }
@@ -352,7 +344,7 @@ mod tests {
         let mut rng = Rng(7);
         for case in 0..5000 {
             let given: Vec<KeyValue> = (0..rng.below(40))
-                .map(|_| KeyValue::new(rng.text(6), rng.value()))
+                .map(|_| KeyValue::new(rng.label_text(6), rng.attr_value()))
                 .collect();
             let n = normalise(&given);
             assert!(n.len() <= MAX_ATTRIBUTES, "case {case}");

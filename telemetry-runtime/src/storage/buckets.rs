@@ -53,7 +53,7 @@ mod tests {
             &[-5.0, -1.0, 0.0, 1e-300, 3.0, 1e300],
             &[0.5],
         ];
-        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
         for bounds in layouts {
             let idx = BucketIndex::new(bounds).unwrap();
             let mut values: Vec<f64> = bounds.to_vec();
@@ -66,9 +66,7 @@ mod tests {
                 1e-320,
             ]);
             for _ in 0..20_000 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = rng.next();
                 let v = f64::from_bits(x);
                 if !v.is_nan() {
                     values.push(v);
