@@ -357,6 +357,32 @@ fn inherited_telemetry_var(k: &str) -> bool {
 }
 
 impl Child {
+    /// Starts `bin`, runs `command` (an `add`), `flush` and `quit`, and
+    /// returns the flush answer and the child's standard error. The child
+    /// exports to `endpoint` as instance `id`, only when flushed, with
+    /// `extra` variables on top; it must exit with success.
+    pub fn add_and_flush(
+        bin: &str,
+        endpoint: &str,
+        id: &str,
+        extra: &[(&str, &str)],
+        command: &str,
+    ) -> (String, String) {
+        let mut env = vec![
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", endpoint),
+            ("OTEL_SERVICE_INSTANCE_ID", id),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "3600000"),
+            ("OTEL_METRIC_EXPORT_TIMEOUT", "3000"),
+        ];
+        env.extend_from_slice(extra);
+        let mut c = Child::spawn(bin, &env);
+        c.ok(command);
+        let flush = c.cmd("flush");
+        let (status, err) = c.finish("quit");
+        assert!(status.success(), "{err}");
+        (flush, err)
+    }
+
     /// Starts `bin` (pass `env!("CARGO_BIN_EXE_reliability_child")`) with
     /// exactly the telemetry variables in `env`.
     pub fn spawn(bin: &str, env: &[(&str, &str)]) -> Child {

@@ -15,19 +15,13 @@ fn child(env: &[(&str, &str)]) -> Child {
 /// Runs `add 4 phase=auth`, `flush`, `quit`; returns the flush answer and
 /// everything the child printed.
 fn run(endpoint: &str, id: &str, extra: &[(&str, &str)]) -> (String, String) {
-    let mut env = vec![
-        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", endpoint),
-        ("OTEL_SERVICE_INSTANCE_ID", id),
-        ("OTEL_METRIC_EXPORT_INTERVAL", "3600000"),
-        ("OTEL_METRIC_EXPORT_TIMEOUT", "3000"),
-    ];
-    env.extend_from_slice(extra);
-    let mut c = child(&env);
-    c.ok("add 4 phase=auth");
-    let flush = c.cmd("flush");
-    let (status, err) = c.finish("quit");
-    assert!(status.success(), "{err}");
-    (flush, err)
+    Child::add_and_flush(
+        env!("CARGO_BIN_EXE_reliability_child"),
+        endpoint,
+        id,
+        extra,
+        "add 4 phase=auth",
+    )
 }
 
 fn assert_no_secret(texts: &[&str], secrets: &[&str]) {

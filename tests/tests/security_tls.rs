@@ -9,10 +9,6 @@ use tests::fault::{runtime_lines, Child};
 use tests::temp_dir;
 use tests::vm::{Tls, Vm, VmOptions};
 
-fn child(env: &[(&str, &str)]) -> Child {
-    Child::spawn(env!("CARGO_BIN_EXE_reliability_child"), env)
-}
-
 struct Ca {
     pem: String,
     issuer: Issuer<'static, KeyPair>,
@@ -44,19 +40,13 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 /// Runs `add 9 phase=tls`, `flush`, `quit`; returns the flush answer and
 /// standard error.
 fn run(endpoint: &str, id: &str, extra: &[(&str, &str)]) -> (String, String) {
-    let mut env = vec![
-        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", endpoint),
-        ("OTEL_SERVICE_INSTANCE_ID", id),
-        ("OTEL_METRIC_EXPORT_INTERVAL", "3600000"),
-        ("OTEL_METRIC_EXPORT_TIMEOUT", "3000"),
-    ];
-    env.extend_from_slice(extra);
-    let mut c = child(&env);
-    c.ok("add 9 phase=tls");
-    let flush = c.cmd("flush");
-    let (status, err) = c.finish("quit");
-    assert!(status.success(), "{err}");
-    (flush, err)
+    Child::add_and_flush(
+        env!("CARGO_BIN_EXE_reliability_child"),
+        endpoint,
+        id,
+        extra,
+        "add 9 phase=tls",
+    )
 }
 
 #[test]

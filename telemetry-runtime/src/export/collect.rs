@@ -399,30 +399,33 @@ impl OurScope {
         for (m, attrs) in scope.metrics.iter_mut().zip(self.attrs) {
             let attrs = attrs.into_iter().map(PointAttrs::into_pb);
             match &mut m.data {
-                Some(metric::Data::Sum(d)) => d
-                    .data_points
-                    .iter_mut()
-                    .zip(attrs)
-                    .for_each(|(p, a)| p.attributes = a),
-                Some(metric::Data::Gauge(d)) => d
-                    .data_points
-                    .iter_mut()
-                    .zip(attrs)
-                    .for_each(|(p, a)| p.attributes = a),
-                Some(metric::Data::Histogram(d)) => d
-                    .data_points
-                    .iter_mut()
-                    .zip(attrs)
-                    .for_each(|(p, a)| p.attributes = a),
-                Some(metric::Data::ExponentialHistogram(d)) => d
-                    .data_points
-                    .iter_mut()
-                    .zip(attrs)
-                    .for_each(|(p, a)| p.attributes = a),
+                Some(metric::Data::Sum(d)) => {
+                    fill(&mut d.data_points, attrs, |p| &mut p.attributes)
+                }
+                Some(metric::Data::Gauge(d)) => {
+                    fill(&mut d.data_points, attrs, |p| &mut p.attributes)
+                }
+                Some(metric::Data::Histogram(d)) => {
+                    fill(&mut d.data_points, attrs, |p| &mut p.attributes)
+                }
+                Some(metric::Data::ExponentialHistogram(d)) => {
+                    fill(&mut d.data_points, attrs, |p| &mut p.attributes)
+                }
                 _ => {}
             }
         }
         scope
+    }
+}
+
+/// Puts each of `attrs` into its point's attributes.
+fn fill<P>(
+    points: &mut [P],
+    attrs: impl Iterator<Item = Vec<PbKeyValue>>,
+    field: fn(&mut P) -> &mut Vec<PbKeyValue>,
+) {
+    for (p, a) in points.iter_mut().zip(attrs) {
+        *field(p) = a;
     }
 }
 

@@ -156,50 +156,44 @@ struct MetricSize {
     points: Vec<usize>,
 }
 
-/// The data container's field number, its points' lengths (with the
-/// attributes kept aside, `attrs[p]` for point `p`), and the length of its
-/// fields other than the points.
-fn data_parts(data: &Data, attrs: &[PointAttrs]) -> (u32, Vec<usize>, usize) {
-    let tag = data_tag(data);
-    let lens = |lens: &mut dyn Iterator<Item = usize>| -> Vec<usize> {
-        lens.enumerate()
-            .map(|(i, l)| l + attrs.get(i).map_or(0, |a| attrs_len(attrs_tag(data), a)))
-            .collect()
-    };
-    let temporality = |t: i32| {
-        if t == 0 {
-            0
-        } else {
-            key_len(2) + encoded_len_varint(t as i64 as u64)
-        }
-    };
+/// The lengths of `points`, each with its attributes kept aside
+/// (`attrs[p]` for point `p`, as field `tag`).
+fn point_lens<M: Message>(points: &[M], attrs: &[PointAttrs], tag: u32) -> Vec<usize> {
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| p.encoded_len() + attrs.get(i).map_or(0, |a| attrs_len(tag, a)))
+        .collect()
+}
+
+fn temporality_len(t: i32) -> usize {
+    if t == 0 {
+        0
+    } else {
+        key_len(2) + encoded_len_varint(t as i64 as u64)
+    }
+}
+
+/// The data container's points' lengths, and the length of its fields
+/// other than the points.
+fn data_parts(data: &Data, attrs: &[PointAttrs]) -> (Vec<usize>, usize) {
+    let t = attrs_tag(data);
     match data {
-        Data::Gauge(g) => (
-            tag,
-            lens(&mut g.data_points.iter().map(|p| p.encoded_len())),
-            0,
-        ),
+        Data::Gauge(g) => (point_lens(&g.data_points, attrs, t), 0),
         Data::Sum(s) => (
-            tag,
-            lens(&mut s.data_points.iter().map(|p| p.encoded_len())),
-            temporality(s.aggregation_temporality)
+            point_lens(&s.data_points, attrs, t),
+            temporality_len(s.aggregation_temporality)
                 + if s.is_monotonic { key_len(3) + 1 } else { 0 },
         ),
         Data::Histogram(h) => (
-            tag,
-            lens(&mut h.data_points.iter().map(|p| p.encoded_len())),
-            temporality(h.aggregation_temporality),
+            point_lens(&h.data_points, attrs, t),
+            temporality_len(h.aggregation_temporality),
         ),
         Data::ExponentialHistogram(h) => (
-            tag,
-            lens(&mut h.data_points.iter().map(|p| p.encoded_len())),
-            temporality(h.aggregation_temporality),
+            point_lens(&h.data_points, attrs, t),
+            temporality_len(h.aggregation_temporality),
         ),
-        Data::Summary(s) => (
-            tag,
-            lens(&mut s.data_points.iter().map(|p| p.encoded_len())),
-            0,
-        ),
+        Data::Summary(s) => (point_lens(&s.data_points, attrs, t), 0),
     }
 }
 
@@ -290,20 +284,24 @@ fn write_attrs(tag: u32, a: &PointAttrs, buf: &mut Vec<u8>) {
 
 impl MetricSize {
     fn of(m: &Metric, attrs: &[PointAttrs]) -> MetricSize {
-        let (tag, data, points) = match &m.data {
+        let (data, points) = match &m.data {
             Some(d) => {
-                let (tag, points, rest) = data_parts(d, attrs);
-                let data = points.iter().map(|&p| framed(1, p)).sum::<usize>() + rest;
-                (tag, data, points)
+                let (points, rest) = data_parts(d, attrs);
+                let len = points.iter().map(|&p| framed(1, p)).sum::<usize>() + rest;
+                (Some((data_tag(d), len)), points)
             }
-            None => (0, 0, Vec::new()),
+            None => (None, Vec::new()),
         };
         let len = string_len(1, &m.name)
             + string_len(2, &m.description)
             + string_len(3, &m.unit)
-            + if tag == 0 { 0 } else { framed(tag, data) }
+            + data.map_or(0, |(tag, len)| framed(tag, len))
             + prost::encoding::message::encoded_len_repeated(12, &m.metadata);
-        MetricSize { len, data, points }
+        MetricSize {
+            len,
+            data: data.map_or(0, |(_, len)| len),
+            points,
+        }
     }
 }
 
