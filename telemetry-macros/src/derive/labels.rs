@@ -1,6 +1,6 @@
 //! `#[derive(LabelValue)]` and `#[derive(LabelSet)]`.
 
-use super::{crate_path, Attrs};
+use super::{crate_path, named_fields, no_generics, Attrs};
 use crate::names::check_name;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -32,12 +32,7 @@ pub(crate) fn label_value(input: DeriveInput) -> syn::Result<TokenStream> {
             "#[derive(LabelValue)] is for field-less enums; for a struct of labels use #[derive(LabelSet)]",
         ));
     };
-    if !input.generics.params.is_empty() {
-        return Err(syn::Error::new(
-            input.generics.span(),
-            "a LabelValue enum cannot be generic",
-        ));
-    }
+    no_generics(&input, "a LabelValue enum cannot be generic")?;
     let ident = &input.ident;
     let mut arms_index = Vec::new();
     let mut arms_value = Vec::new();
@@ -87,24 +82,12 @@ pub(crate) fn label_value(input: DeriveInput) -> syn::Result<TokenStream> {
 pub(crate) fn label_set(input: DeriveInput) -> syn::Result<TokenStream> {
     let container = Attrs::parse(&input.attrs, "label", &["crate"])?;
     let krate = crate_path(&container)?;
-    let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new(
-            input.ident.span(),
-            "#[derive(LabelSet)] is for structs whose named fields are label values",
-        ));
-    };
-    let Fields::Named(fields) = &data.fields else {
-        return Err(syn::Error::new(
-            data.fields.span(),
-            "a LabelSet has named fields: the field names are the label keys",
-        ));
-    };
-    if !input.generics.params.is_empty() {
-        return Err(syn::Error::new(
-            input.generics.span(),
-            "a LabelSet struct cannot be generic",
-        ));
-    }
+    let fields = named_fields(
+        &input,
+        "#[derive(LabelSet)] is for structs whose named fields are label values",
+        "a LabelSet has named fields: the field names are the label keys",
+        "a LabelSet struct cannot be generic",
+    )?;
     let ident = &input.ident;
     let mut keys: Vec<String> = Vec::new();
     let mut checks = Vec::new();

@@ -1,13 +1,13 @@
 //! `#[derive(Metrics)]`: a struct of instruments with one global,
 //! statically registered instance.
 
-use super::{crate_path, Attrs};
+use super::{crate_path, named_fields, Attrs};
 use crate::declare::{doc_string, metadata_with_keys, parse_buckets, Shape};
 use crate::names::{check_name_for, Kind};
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Expr, ExprLit, Fields, GenericArgument, Lit, PathArguments, Type};
+use syn::{DeriveInput, Expr, ExprLit, GenericArgument, Lit, PathArguments, Type};
 
 const FIELD_ATTRS: &[&str] = &[
     "name",
@@ -65,24 +65,12 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             ));
         }
     }
-    let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new(
-            input.ident.span(),
-            "#[derive(Metrics)] is for structs whose named fields are instruments",
-        ));
-    };
-    let Fields::Named(fields) = &data.fields else {
-        return Err(syn::Error::new(
-            data.fields.span(),
-            "a Metrics struct has named fields",
-        ));
-    };
-    if !input.generics.params.is_empty() {
-        return Err(syn::Error::new(
-            input.generics.span(),
-            "a Metrics struct cannot be generic: it has one global instance",
-        ));
-    }
+    let fields = named_fields(
+        &input,
+        "#[derive(Metrics)] is for structs whose named fields are instruments",
+        "a Metrics struct has named fields",
+        "a Metrics struct cannot be generic: it has one global instance",
+    )?;
     let ident = &input.ident;
     let mut inits = Vec::new();
     let mut pushes = Vec::new();

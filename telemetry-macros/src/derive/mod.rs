@@ -97,6 +97,34 @@ impl Attrs {
     }
 }
 
+/// The named fields of a non-generic struct, or an error at the user's
+/// token: `not_struct` at the type name, `not_named` at the fields,
+/// `generic` at the generics.
+pub(crate) fn named_fields<'a>(
+    input: &'a syn::DeriveInput,
+    not_struct: &str,
+    not_named: &str,
+    generic: &str,
+) -> syn::Result<&'a syn::FieldsNamed> {
+    let syn::Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new(input.ident.span(), not_struct));
+    };
+    let syn::Fields::Named(fields) = &data.fields else {
+        return Err(syn::Error::new(data.fields.span(), not_named));
+    };
+    no_generics(input, generic)?;
+    Ok(fields)
+}
+
+/// An error at the generics, if there are any.
+pub(crate) fn no_generics(input: &syn::DeriveInput, message: &str) -> syn::Result<()> {
+    if input.generics.params.is_empty() {
+        Ok(())
+    } else {
+        Err(syn::Error::new(input.generics.span(), message))
+    }
+}
+
 /// The runtime crate's path: `crate = path` or `::telemetry_runtime`.
 pub(crate) fn crate_path(attrs: &Attrs) -> syn::Result<TokenStream> {
     Ok(match attrs.value("crate")? {
