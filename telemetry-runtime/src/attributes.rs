@@ -97,10 +97,18 @@ impl<const N: usize> Drop for AttributeList<N> {
     #[inline(always)]
     fn drop(&mut self) {
         if self.needs_drop {
-            // SAFETY: dropped once, here, and never used again.
-            unsafe { std::mem::ManuallyDrop::drop(&mut self.items) }
+            drop_items(&mut self.items);
         }
     }
+}
+
+/// The destructors of a list that owns memory, out of line so that the
+/// static case inlines to a test of `needs_drop`.
+#[cold]
+#[inline(never)]
+fn drop_items<const N: usize>(items: &mut std::mem::ManuallyDrop<[opentelemetry::KeyValue; N]>) {
+    // SAFETY: called once, from `Drop`, and the items are never used again.
+    unsafe { std::mem::ManuallyDrop::drop(items) }
 }
 
 /// `NEEDS_DROP` of a value's type, from a reference to the value.

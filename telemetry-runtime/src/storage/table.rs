@@ -13,8 +13,8 @@ use crate::diag;
 use crate::registry::{InstrumentKind, Metadata};
 use opentelemetry::KeyValue;
 use std::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU32, AtomicUsize,
-    Ordering::{AcqRel, Acquire, Relaxed},
+    AtomicBool, AtomicPtr, AtomicUsize,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -114,10 +114,16 @@ impl Slot {
     fn get(&self) -> Option<&Series> {
         let p = self.0.load(Acquire);
         // SAFETY: a non-null pointer was published by `get_or_insert` from
-        // `Box::into_raw` (with Release, read here with Acquire) and is never
-        // freed: series live as long as their table, and tables belong to
-        // `static` instruments.
+        // `Box::into_raw`, or copied by `remember` from such a slot (with
+        // Release, read here with Acquire), and is never freed: series live
+        // as long as their table, and tables belong to `static` instruments.
         unsafe { p.as_ref() }
+    }
+
+    /// Points the slot at `s`, a published series (the recent-lookup cache;
+    /// Release, so that a reader that finds `s` here also sees it built).
+    fn remember(&self, s: &Series) {
+        self.0.store(s as *const Series as *mut Series, Release);
     }
 
     /// The slot's series, storing `make()`'s when the slot is empty; the
@@ -147,11 +153,10 @@ impl Slot {
 /// The labelled series, and a cache in front of them.
 struct Slots {
     series: Box<[Slot]>,
-    /// Slot index + 1 of a recently found series, by attribute
-    /// fingerprint: callers that pass the same static strings every time
-    /// skip hashing the bytes. Hits are verified, so a stale entry is only
-    /// a miss.
-    recent: Box<[AtomicU32]>,
+    /// A recently found series, by attribute fingerprint: callers that
+    /// pass the same static strings every time skip hashing the bytes and
+    /// probing. Hits are verified, so a stale entry is only a miss.
+    recent: Box<[Slot]>,
 }
 
 /// The storage of one instrument.
@@ -218,24 +223,16 @@ impl Table {
         }
         let slots = self.slots.get_or_init(|| self.alloc_slots());
         let recent = &slots.recent[fingerprint(attrs) as usize & (RECENT - 1)];
-        let e = recent.load(Relaxed) as usize;
-        if e != 0 {
-            if let Some(s) = slots.series[e - 1].get() {
-                if s.same(attrs) {
-                    return s;
-                }
+        if let Some(s) = recent.get() {
+            if s.same(attrs) {
+                return s;
             }
         }
         self.lookup(slots, attrs, recent)
     }
 
     #[inline(never)]
-    fn lookup<'a>(
-        &'a self,
-        slots: &'a Slots,
-        attrs: &[KeyValue],
-        recent: &AtomicU32,
-    ) -> &'a Series {
+    fn lookup<'a>(&'a self, slots: &'a Slots, attrs: &[KeyValue], recent: &Slot) -> &'a Series {
         let hash = hash_set(attrs);
         let series = &slots.series;
         let mask = series.len() - 1;
@@ -243,7 +240,7 @@ impl Table {
         loop {
             match series[i].get() {
                 Some(s) if s.matches(hash, attrs) => {
-                    recent.store(i as u32 + 1, Relaxed);
+                    recent.remember(s);
                     return s;
                 }
                 Some(_) => i = (i + 1) & mask,
@@ -259,7 +256,7 @@ impl Table {
         let cap = (self.limit() * 2).next_power_of_two().max(16);
         Slots {
             series: (0..cap).map(|_| Slot::new()).collect(),
-            recent: (0..RECENT).map(|_| AtomicU32::new(0)).collect(),
+            recent: (0..RECENT).map(|_| Slot::new()).collect(),
         }
     }
 
@@ -369,7 +366,7 @@ impl Table {
         let mut total = self.unlabelled.heap_bytes();
         if let Some(slots) = self.slots.get() {
             total += slots.series.len() * std::mem::size_of::<Slot>()
-                + RECENT * std::mem::size_of::<AtomicU32>();
+                + RECENT * std::mem::size_of::<Slot>();
         }
         self.for_each(|s| total += s.heap_bytes());
         total
