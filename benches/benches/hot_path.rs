@@ -160,6 +160,46 @@ fn counters(c: &mut Criterion) {
         move || prom::counters().with_label_values(&[m, st]).inc()
     });
     g.finish();
+
+    let mut g = c.benchmark_group("counter_per_call_varying");
+    run(&mut g, "ours_kv_pairs", Modes::All, |s| {
+        let next = varying(s);
+        move || {
+            let (m, st) = next();
+            ours::COUNTER.add(1, kv_pairs!("method" => m, "status" => st))
+        }
+    });
+    run(&mut g, "otel_sdk", Modes::All, |s| {
+        let next = varying(s);
+        move || {
+            let (m, st) = next();
+            otel::counter().add(
+                1,
+                &[KeyValue::new("method", m), KeyValue::new("status", st)],
+            )
+        }
+    });
+    run(&mut g, "prometheus", Modes::All, |s| {
+        let next = varying(s);
+        move || {
+            let (m, st) = next();
+            prom::counters().with_label_values(&[m, st]).inc()
+        }
+    });
+    g.finish();
+}
+
+/// Four attribute sets per thread (`status` 200, 404, 500, 503, or 201,
+/// 403, 502, 504 for the second series), a different one on each call:
+/// the call site whose attributes change all the time.
+fn varying(s: usize) -> impl Fn() -> (&'static str, &'static str) {
+    const SETS: [[&str; 4]; 2] = [["200", "404", "500", "503"], ["201", "403", "502", "504"]];
+    let next = std::cell::Cell::new(0usize);
+    move || {
+        let n = next.get();
+        next.set(n.wrapping_add(1));
+        ("GET", SETS[s][n & 3])
+    }
 }
 
 fn value() -> f64 {

@@ -189,6 +189,10 @@ const GROUPS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "counter_per_call_varying",
+        &["ours_kv_pairs", "otel_sdk", "prometheus"],
+    ),
+    (
         "histogram_unlabelled",
         &[
             "ours",

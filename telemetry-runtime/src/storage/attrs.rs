@@ -19,30 +19,31 @@ pub(crate) fn hash_set(attrs: &[KeyValue]) -> u64 {
     acc
 }
 
-/// A cheap fingerprint of an attribute set from the *addresses* of its
-/// strings (and the bits of its numbers), order-independent. Equal sets
-/// built from different string copies get different fingerprints, so it
-/// only keys a cache whose hits are verified by [`set_eq`]; the canonical
-/// lookup uses [`hash_set`].
+/// A cheap fingerprint of an attribute list from its *values* alone: the
+/// addresses of string values, the bits of the others, in list order.
+/// Equal sets built from other string copies, in another order or with
+/// other keys over the same values can get the same or other
+/// fingerprints, so it only keys a cache whose hits are verified by
+/// [`set_eq`]; the canonical lookup uses [`hash_set`]. Keys are left out
+/// because the sets of one instrument mostly share them, and reading them
+/// would double the work.
 #[inline(always)]
 pub(crate) fn fingerprint(attrs: &[KeyValue]) -> u64 {
-    let mut acc = 0u64;
+    let mut acc = attrs.len() as u64;
     for kv in attrs {
-        let k = kv.key.as_str();
         let v = match &kv.value {
             Value::String(s) => {
                 let s = s.as_str();
-                (s.as_ptr() as u64).rotate_left(17) ^ s.len() as u64
+                s.as_ptr() as u64 ^ s.len() as u64
             }
             Value::I64(i) => *i as u64,
             Value::Bool(b) => *b as u64 ^ 0x5151,
             Value::F64(f) => f.to_bits(),
             _ => 0x7777,
         };
-        let key = (k.as_ptr() as u64) ^ ((k.len() as u64) << 48);
-        acc = acc.wrapping_add(key.wrapping_mul(K1) ^ v);
+        acc = acc.rotate_left(23) ^ v;
     }
-    fold(acc, K2)
+    fold(acc ^ K1, K2)
 }
 
 const SEED: u64 = 0x243f_6a88_85a3_08d3;
@@ -117,23 +118,87 @@ fn hash_value(v: &Value, seed: u64) -> u64 {
 /// static literals on every call.
 #[inline(always)]
 fn str_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a.as_bytes() == b.as_bytes())
+    a.len() == b.len()
+        && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || bytes_eq(a.as_bytes(), b.as_bytes()))
+}
+
+/// Equality of two byte strings of the same length; up to 16 bytes (most
+/// label keys and values) in two or four loads, without calling `memcmp`,
+/// which costs more than the comparison when two values differ.
+#[inline(always)]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n > 16 {
+        return a == b;
+    }
+    // Overlapping reads cover every byte of lengths between the widths.
+    if n >= 8 {
+        read8(a, 0) == read8(b, 0) && read8(a, n - 8) == read8(b, n - 8)
+    } else if n >= 4 {
+        read4(a, 0) == read4(b, 0) && read4(a, n - 4) == read4(b, n - 4)
+    } else if n > 0 {
+        // First, middle and last cover lengths 1 to 3.
+        a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]
+    } else {
+        true
+    }
 }
 
 /// Whether two values are the same label value (`f64` compared by bits, so
 /// that NaN finds its series).
 #[inline(always)]
 pub(crate) fn value_eq(a: &Value, b: &Value) -> bool {
+    // Strings first, on their own: label values are mostly strings, and
+    // one test of both tags keeps this short enough to inline everywhere.
+    if let (Value::String(x), Value::String(y)) = (a, b) {
+        return str_eq(x.as_str(), y.as_str());
+    }
     match (a, b) {
-        (Value::String(x), Value::String(y)) => str_eq(x.as_str(), y.as_str()),
         (Value::I64(x), Value::I64(y)) => x == y,
         (Value::Bool(x), Value::Bool(y)) => x == y,
+        _ => other_value_eq(a, b),
+    }
+}
+
+/// [`value_eq`] for floats, arrays and mixed kinds (rare).
+#[cold]
+#[inline(never)]
+fn other_value_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
         (Value::F64(x), Value::F64(y)) => x.to_bits() == y.to_bits(),
         (Value::Array(Array::F64(x)), Value::Array(Array::F64(y))) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
         }
         _ => a == b,
     }
+}
+
+/// Whether two items are the same attribute.
+#[inline(always)]
+fn item_eq(s: &KeyValue, g: &KeyValue) -> bool {
+    str_eq(s.key.as_str(), g.key.as_str()) && value_eq(&s.value, &g.value)
+}
+
+/// Whether `stored` holds the items of `given` in the same order: the
+/// cheap half of [`set_eq`], enough where a miss only costs a slower
+/// lookup.
+#[inline(always)]
+pub(crate) fn list_eq(stored: &[KeyValue], given: &[KeyValue]) -> bool {
+    if stored.len() != given.len() {
+        return false;
+    }
+    // An indexed loop: the iterator form was left out of line.
+    let mut i = 0;
+    while i < given.len() {
+        if !item_eq(&stored[i], &given[i]) {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Whether `stored` holds exactly the items of `given`, in any order.
@@ -143,18 +208,10 @@ pub(crate) fn set_eq(stored: &[KeyValue], given: &[KeyValue]) -> bool {
         return false;
     }
     // Fast path: same order as the first call.
-    if stored
-        .iter()
-        .zip(given)
-        .all(|(s, g)| str_eq(s.key.as_str(), g.key.as_str()) && value_eq(&s.value, &g.value))
-    {
+    if list_eq(stored, given) {
         return true;
     }
-    given.iter().all(|g| {
-        stored
-            .iter()
-            .any(|s| str_eq(s.key.as_str(), g.key.as_str()) && value_eq(&s.value, &g.value))
-    })
+    given.iter().all(|g| stored.iter().any(|s| item_eq(s, g)))
 }
 
 /// The attribute list stored for export: keys made valid label names,
@@ -207,6 +264,23 @@ mod tests {
             hash_set(&[KeyValue::new("k", true)]),
             hash_set(&[KeyValue::new("k", 1)])
         );
+    }
+
+    #[test]
+    fn bytes_eq_agrees_with_slices() {
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+        for n in 0..40 {
+            for _ in 0..200 {
+                let a: Vec<u8> = (0..n).map(|_| (rng.next() % 3) as u8).collect();
+                let mut b = a.clone();
+                if n > 0 && rng.next() % 2 == 0 {
+                    let i = (rng.next() % n as u64) as usize;
+                    b[i] ^= 1;
+                }
+                assert_eq!(bytes_eq(&a, &b), a == b, "{a:?} {b:?}");
+            }
+        }
+        assert!(!bytes_eq(b"ab", b"abc"));
     }
 
     #[test]

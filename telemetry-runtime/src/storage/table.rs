@@ -7,13 +7,13 @@
 //! are recorded into one overflow series labelled
 //! `otel_metric_overflow="true"`, and a warning is printed once.
 
-use super::attrs::{fingerprint, hash_set, normalise, set_eq};
-use super::cells::{stripe_count, Striped};
+use super::attrs::{fingerprint, hash_set, list_eq, normalise, set_eq};
+use super::cells::{stripe_count, thread_stripe, Striped};
 use crate::diag;
 use crate::registry::{InstrumentKind, Metadata};
 use opentelemetry::KeyValue;
 use std::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicUsize,
+    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use std::sync::OnceLock;
@@ -59,7 +59,20 @@ impl Series {
 
     #[inline(always)]
     fn same(&self, given: &[KeyValue]) -> bool {
-        set_eq(self.raw.as_deref().map_or(&self.attrs, |r| &**r), given)
+        set_eq(self.given(), given)
+    }
+
+    /// Whether `given` lists the attributes in the order of their first
+    /// record: [`same`](Self::same) without its search for other orders.
+    #[inline(always)]
+    fn same_list(&self, given: &[KeyValue]) -> bool {
+        list_eq(self.given(), given)
+    }
+
+    /// The attributes as first given.
+    #[inline(always)]
+    fn given(&self) -> &[KeyValue] {
+        self.raw.as_deref().map_or(&self.attrs, |r| &**r)
     }
 
     /// Approximate heap bytes of this series.
@@ -150,6 +163,91 @@ impl Slot {
     }
 }
 
+/// A stripe's last series and how useful it has been, in one word: the
+/// series' address, whose low bits (a series is 8-aligned) hold a count
+/// (0 to 3) and an `OFF` flag.
+///
+/// - On (`OFF` clear), the series is tried first and the count is the
+///   misses in a row. The fourth miss in a row turns it off: the stripe's
+///   attributes change all the time, and trying costs more than it saves.
+/// - Off, the series is not tried; the word still follows the series each
+///   call finds, and the count is the calls in a row that found the same
+///   one. The fourth turns it on again.
+///
+/// A hit writes nothing unless misses were counted, so a stripe that
+/// repeats its attributes only reads the word.
+#[derive(Clone, Copy)]
+struct Last(usize);
+
+/// A stripe's [`Last`], alone on its cache line.
+#[derive(Default)]
+#[repr(align(64))]
+struct LastWord(AtomicU64);
+
+/// Written when a stripe has no [`LastWord`] (never: tables have one per
+/// stripe).
+static LAST_SINK: AtomicU64 = AtomicU64::new(0);
+
+const _: () = assert!(std::mem::align_of::<Series>() >= 8);
+
+impl Last {
+    const COUNT: usize = 0b011;
+    const OFF: usize = 0b100;
+    const LOW: usize = 0b111;
+
+    /// On, with no miss counted.
+    fn of(s: &Series) -> Last {
+        Last(s as *const Series as usize)
+    }
+
+    fn series(self) -> *const Series {
+        (self.0 & !Self::LOW) as *const Series
+    }
+
+    /// Misses in a row when on; calls in a row that would have hit when off.
+    fn count(self) -> usize {
+        self.0 & Self::COUNT
+    }
+
+    /// The series to try first, when on.
+    #[inline(always)]
+    fn tried(self) -> Option<&'static Series> {
+        if self.is_off() {
+            return None;
+        }
+        // SAFETY: a non-zero address was stored by `series`/`series_missed`
+        // (Release, read with Acquire) from a published series, and series
+        // are never freed (see `Slot::get`).
+        unsafe { self.series().as_ref() }
+    }
+
+    fn is_off(self) -> bool {
+        self.0 & Self::OFF != 0
+    }
+
+    /// The word after a call that did not take the first try and found
+    /// `s`; when off, `would_hit` says whether trying would have found it.
+    fn after_miss(self, s: &Series, would_hit: bool) -> Last {
+        let count = self.0 & Self::COUNT;
+        let addr = Last::of(s).0;
+        if self.0 & Self::OFF == 0 {
+            if self.series().is_null() {
+                Last(addr)
+            } else if count == Self::COUNT {
+                Last(addr | Self::OFF)
+            } else {
+                Last(addr | (count + 1))
+            }
+        } else if !would_hit {
+            Last(addr | Self::OFF)
+        } else if count == Self::COUNT {
+            Last(addr)
+        } else {
+            Last(addr | Self::OFF | (count + 1))
+        }
+    }
+}
+
 /// The labelled series, and a cache in front of them.
 struct Slots {
     series: Box<[Slot]>,
@@ -171,6 +269,10 @@ pub(crate) struct Table {
     /// The series without attributes; also the zero point of an instrument
     /// that was declared but never recorded.
     pub(crate) unlabelled: Series,
+    /// Per stripe, the series its threads found last, as a [`Last`] word
+    /// on a cache line of its own (so that two stripes never write one
+    /// line). See [`series`](Self::series).
+    last: Box<[LastWord]>,
     slots: OnceLock<Slots>,
     len: AtomicUsize,
     overflow: OnceLock<Box<Series>>,
@@ -206,6 +308,7 @@ impl Table {
                 _ => None,
             },
             unlabelled: Series::new(&[], 0, words, stripes),
+            last: (0..stripe_count()).map(|_| LastWord::default()).collect(),
             slots: OnceLock::new(),
             len: AtomicUsize::new(0),
             overflow: OnceLock::new(),
@@ -216,19 +319,60 @@ impl Table {
     }
 
     /// The series for `attrs`, created on first use.
+    ///
+    /// Three places are tried in turn, each verified by comparing the
+    /// attributes: the series this stripe found last, the recent-lookup
+    /// cache keyed by the attributes' values, and the table itself, keyed
+    /// by a hash of their bytes.
+    ///
+    /// The first is what makes a call site that repeats its attributes
+    /// cheap. Its address comes from the stripe number, not from the
+    /// attributes, so the write that follows does not wait for them to be
+    /// hashed: a write whose address comes out of a chain of loads that
+    /// starts at the attributes stalls this processor for about 10 ns. It
+    /// is verified in the first record's order only ([`list_eq`]), so that
+    /// a miss costs little, and a stripe whose attributes change on every
+    /// call stops trying it (see [`Last`]).
     #[inline]
     pub(crate) fn series(&self, attrs: &[KeyValue]) -> &Series {
         if attrs.is_empty() {
             return &self.unlabelled;
         }
-        let slots = self.slots.get_or_init(|| self.alloc_slots());
-        let recent = &slots.recent[fingerprint(attrs) as usize & (RECENT - 1)];
-        if let Some(s) = recent.get() {
-            if s.same(attrs) {
+        let Some(LastWord(word)) = self.last.get(thread_stripe()) else {
+            return self.series_missed(attrs, &LAST_SINK, Last(Last::OFF));
+        };
+        let last = Last(word.load(Acquire) as usize);
+        if let Some(s) = last.tried() {
+            // In the first record's order only: a miss must be cheap.
+            if s.same_list(attrs) {
+                if last.count() != 0 {
+                    word.store(Last::of(s).0 as u64, Release);
+                }
                 return s;
             }
         }
-        self.lookup(slots, attrs, recent)
+        self.series_missed(attrs, word, last)
+    }
+
+    /// [`series`](Self::series) past the stripe's last series: the
+    /// recent-lookup cache, then the table; then the stripe's [`Last`]
+    /// word is brought up to date.
+    #[inline(always)]
+    fn series_missed(&self, attrs: &[KeyValue], word: &AtomicU64, last: Last) -> &Series {
+        let slots = self.slots.get_or_init(|| self.alloc_slots());
+        let recent = &slots.recent[fingerprint(attrs) as usize & (RECENT - 1)];
+        let s = match recent.get() {
+            Some(r) if r.same(attrs) => r,
+            _ => self.lookup(slots, attrs, recent),
+        };
+        // Off, a call counts towards turning it on when the first try
+        // would have found its series.
+        let would_hit = last.is_off() && std::ptr::eq(last.series(), s);
+        let next = last.after_miss(s, would_hit);
+        if next.0 != last.0 {
+            word.store(next.0 as u64, Release);
+        }
+        s
     }
 
     #[inline(never)]
@@ -363,12 +507,62 @@ impl Table {
 
     /// Approximate heap bytes of the table and all its series.
     pub(crate) fn heap_bytes(&self) -> usize {
-        let mut total = self.unlabelled.heap_bytes();
+        let mut total =
+            self.unlabelled.heap_bytes() + self.last.len() * std::mem::size_of::<LastWord>();
         if let Some(slots) = self.slots.get() {
             total += slots.series.len() * std::mem::size_of::<Slot>()
                 + RECENT * std::mem::size_of::<Slot>();
         }
         self.for_each(|s| total += s.heap_bytes());
         total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series() -> &'static Series {
+        Box::leak(Box::new(Series::new(&[KeyValue::new("k", "v")], 0, 1, 1)))
+    }
+
+    /// The fourth miss in a row turns the first try off, the fourth call
+    /// in a row that would have hit turns it on, and a hit clears misses.
+    #[test]
+    fn last_turns_off_and_on() {
+        let (a, b) = (series(), series());
+        let mut w = Last(0).after_miss(a, false);
+        assert_eq!(
+            (w.tried().map(|s| s as *const _), w.count()),
+            (Some(a as *const _), 0)
+        );
+        for (i, s) in [b, a, b].into_iter().enumerate() {
+            w = w.after_miss(s, false);
+            assert_eq!(w.count(), i + 1);
+            assert!(std::ptr::eq(w.tried().unwrap(), s));
+        }
+        w = w.after_miss(a, false);
+        assert!(w.is_off() && w.tried().is_none());
+        // Off: calls that find another series keep it off.
+        w = w.after_miss(b, false);
+        assert!(w.is_off());
+        for _ in 0..3 {
+            w = w.after_miss(b, true);
+            assert!(w.is_off());
+        }
+        w = w.after_miss(b, true);
+        assert!(!w.is_off() && w.count() == 0);
+        assert!(std::ptr::eq(w.tried().unwrap(), b));
+        // A different series in between starts the count again.
+        let mut off = Last(Last::of(a).0 | Last::OFF);
+        for s in [a, a, b, a, a, a] {
+            off = off.after_miss(s, std::ptr::eq(off.series(), s));
+        }
+        // Found `a` three times in a row since `b`: two counted.
+        assert!(off.is_off() && off.count() == 2);
+        off = off.after_miss(a, true);
+        assert!(off.is_off());
+        off = off.after_miss(a, true);
+        assert!(!off.is_off());
     }
 }
