@@ -202,6 +202,17 @@ fn varying(s: usize) -> impl Fn() -> (&'static str, &'static str) {
     }
 }
 
+/// Values in four different buckets of [`benches::BUCKETS`], in turn.
+fn spread() -> impl Fn() -> f64 {
+    const VALUES: [f64; 4] = [0.0004, 0.003, 0.02, 0.3];
+    let next = std::cell::Cell::new(0usize);
+    move || {
+        let n = next.get();
+        next.set(n.wrapping_add(1));
+        black_box(VALUES[n & 3])
+    }
+}
+
 fn value() -> f64 {
     black_box(0.003)
 }
@@ -268,6 +279,34 @@ fn histograms(c: &mut Criterion) {
     run(&mut g, "measured", Modes::All, |s| {
         let grp = measured_peer::group(s);
         move || measured_peer::histograms().observe(grp, value())
+    });
+    g.finish();
+
+    // The same handles, each call a value of the next of four buckets.
+    let mut g = c.benchmark_group("histogram_fixed_spread");
+    run(&mut g, "ours_bind", Modes::All, |s| {
+        let (m, st) = labels(s);
+        let b = ours::HISTOGRAM.bind(kv_pairs!("method" => m, "status" => st));
+        let next = spread();
+        move || b.record(next())
+    });
+    run(&mut g, "otel_sdk_bound", Modes::All, |s| {
+        let b = otel::histogram().bind(&otel_attrs(s));
+        let next = spread();
+        move || b.record(next())
+    });
+    run(&mut g, "prometheus_client", Modes::All, |s| {
+        let h = prom_client::histograms()
+            .get_or_create(&prom_client::labels(s))
+            .clone();
+        let next = spread();
+        move || h.observe(next())
+    });
+    run(&mut g, "prometheus", Modes::All, |s| {
+        let (m, st) = labels(s);
+        let h = prom::histograms().with_label_values(&[m, st]);
+        let next = spread();
+        move || h.observe(next())
     });
     g.finish();
 

@@ -273,9 +273,12 @@ pub(crate) fn record_histogram(series: &Series, table: &Table, value: f64, meta:
         None => bounds.partition_point(|b| *b < value),
     };
     let block = series.cells.local_block();
-    if let (Some(bucket), Some(sum)) = (block.get(i), block.get(bounds.len() + 1)) {
-        bucket.fetch_add(1, Relaxed);
-        add_f64(sum, value);
+    // `i <= bounds.len()`, so one test covers both words.
+    if let [counts @ .., sum] = block {
+        if let Some(bucket) = counts.get(i) {
+            bucket.fetch_add(1, Relaxed);
+            add_f64(sum, value);
+        }
     }
 }
 

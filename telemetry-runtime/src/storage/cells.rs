@@ -179,20 +179,25 @@ impl Striped {
     }
 
     /// The calling thread's copy of all the words, found once for several
-    /// writes (a histogram's bucket and sum).
+    /// writes (a histogram's bucket and sum): `words` words, or the
+    /// one-word sink for a series that got no arena space.
     #[inline(always)]
     pub(crate) fn local_block(&self) -> &[AtomicU64] {
         let stripe = if self.single { 0 } else { thread_stripe() };
         let w = self.base as usize;
-        match CHUNKS
-            .get(stripe)
-            .and_then(|arena| arena.get(w / CHUNK_WORDS))
-            .and_then(chunk)
-            .and_then(|c| c.get(w % CHUNK_WORDS..w % CHUNK_WORDS + self.words as usize))
-        {
-            Some(block) => block,
-            None => std::slice::from_ref(&SINK),
+        // One test instead of four: `new` never places a block past the
+        // arenas (the full case has `base == u32::MAX`, past them) nor
+        // across a chunk, and stripes are below MAX_STRIPES.
+        if w < MAX_CHUNKS * CHUNK_WORDS && stripe < MAX_STRIPES {
+            let slot = &CHUNKS[stripe][w / CHUNK_WORDS];
+            if let Some(c) = chunk(slot) {
+                let at = w % CHUNK_WORDS;
+                if let Some(block) = c.get(at..at + self.words as usize) {
+                    return block;
+                }
+            }
         }
+        std::slice::from_ref(&SINK)
     }
 
     /// Stripe `stripe`'s copy of all the words, resolved once so that a
