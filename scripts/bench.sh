@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite: this project and its peers in one run (criterion),
 # then the report (medians, ratios to a raw atomic add, memory, targets)
-# printed and saved to target/bench-report.md. Takes about 5 minutes on 2 cores.
+# printed and saved to target/bench-report.md. Takes about 6 to 8 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export HYPERACTOR_OTEL_BACKEND=none
