@@ -228,9 +228,9 @@ impl Last {
     /// The word after a call that did not take the first try and found
     /// `s`; when off, `would_hit` says whether trying would have found it.
     fn after_miss(self, s: &Series, would_hit: bool) -> Last {
-        let count = self.0 & Self::COUNT;
+        let count = self.count();
         let addr = Last::of(s).0;
-        if self.0 & Self::OFF == 0 {
+        if !self.is_off() {
             if self.series().is_null() {
                 Last(addr)
             } else if count == Self::COUNT {
