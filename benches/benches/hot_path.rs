@@ -165,14 +165,14 @@ fn counters(c: &mut Criterion) {
     run(&mut g, "ours_kv_pairs", Modes::All, |s| {
         let next = varying(s);
         move || {
-            let (m, st) = next();
+            let (m, st) = ("GET", next());
             ours::COUNTER.add(1, kv_pairs!("method" => m, "status" => st))
         }
     });
     run(&mut g, "otel_sdk", Modes::All, |s| {
         let next = varying(s);
         move || {
-            let (m, st) = next();
+            let (m, st) = ("GET", next());
             otel::counter().add(
                 1,
                 &[KeyValue::new("method", m), KeyValue::new("status", st)],
@@ -182,35 +182,34 @@ fn counters(c: &mut Criterion) {
     run(&mut g, "prometheus", Modes::All, |s| {
         let next = varying(s);
         move || {
-            let (m, st) = next();
+            let (m, st) = ("GET", next());
             prom::counters().with_label_values(&[m, st]).inc()
         }
     });
     g.finish();
 }
 
-/// Four attribute sets per thread (`status` 200, 404, 500, 503, or 201,
-/// 403, 502, 504 for the second series), a different one on each call:
-/// the call site whose attributes change all the time.
-fn varying(s: usize) -> impl Fn() -> (&'static str, &'static str) {
-    const SETS: [[&str; 4]; 2] = [["200", "404", "500", "503"], ["201", "403", "502", "504"]];
+/// The four `items` in turn, one per call.
+fn cycle<T: Copy>(items: [T; 4]) -> impl Fn() -> T {
     let next = std::cell::Cell::new(0usize);
     move || {
         let n = next.get();
         next.set(n.wrapping_add(1));
-        ("GET", SETS[s][n & 3])
+        black_box(items[n & 3])
     }
+}
+
+/// Four `status` values per thread (200, 404, 500, 503, or 201, 403, 502,
+/// 504 for the second series), a different one on each call: the call
+/// site whose attributes change all the time.
+fn varying(s: usize) -> impl Fn() -> &'static str {
+    const SETS: [[&str; 4]; 2] = [["200", "404", "500", "503"], ["201", "403", "502", "504"]];
+    cycle(SETS[s])
 }
 
 /// Values in four different buckets of [`benches::BUCKETS`], in turn.
 fn spread() -> impl Fn() -> f64 {
-    const VALUES: [f64; 4] = [0.0004, 0.003, 0.02, 0.3];
-    let next = std::cell::Cell::new(0usize);
-    move || {
-        let n = next.get();
-        next.set(n.wrapping_add(1));
-        black_box(VALUES[n & 3])
-    }
+    cycle([0.0004, 0.003, 0.02, 0.3])
 }
 
 fn value() -> f64 {

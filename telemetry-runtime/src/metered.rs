@@ -5,13 +5,6 @@
 //! atomic operations on the stripe of the thread that entered: count the
 //! entry, count the duration's bucket, add the duration to the sum.
 //!
-//! The bucket is first guessed: each stripe remembers the bucket its last
-//! call of each result landed in, and the guess and its two bounds are
-//! read *before* the second clock read. When the duration falls within
-//! those bounds (a function's durations are usually alike), the bucket's
-//! address never waits for the clock. A write whose address depends on
-//! the clock's value costs about 8 to 12 ns here, much more than the
-//! search itself; a wrong guess only costs that search.
 //! Durations stay in raw clock ticks: the bucket bounds are converted to
 //! ticks once, when the call site is first used, and the sum is kept in
 //! ticks and scaled to seconds at export, so a call with explicit buckets
@@ -20,6 +13,14 @@
 //! is the count of the duration histogram, and `function_calls_in_flight`
 //! is entries minus completions, both computed at export time, so they
 //! cost nothing per call.
+//!
+//! The bucket is first guessed: each stripe remembers the bucket its last
+//! call of each result landed in, and the guess and its two bounds are
+//! read *before* the second clock read. When the duration falls within
+//! those bounds (a function's durations are usually alike), the bucket's
+//! address never waits for the clock. A write whose address depends on
+//! the clock's value costs about 8 to 12 ns here, much more than the
+//! search itself; a wrong guess only costs that search.
 
 use crate::registry::{Instrument, Metadata, Source};
 use crate::storage::cells::{stripe_count, thread_stripe};
@@ -420,6 +421,13 @@ impl Bound {
         } else {
             (self.buckets.find(ticks), self.buckets.over.len() + 1)
         };
+        Self::add(block, bucket, sum, ticks);
+    }
+
+    /// Counts a call of `ticks` in word `bucket` of `block` and adds it to
+    /// word `sum`.
+    #[inline(always)]
+    fn add(block: &[AtomicU64], bucket: usize, sum: usize, ticks: u64) {
         if let (Some(bucket), Some(sum)) = (block.get(bucket), block.get(sum)) {
             bucket.fetch_add(1, Relaxed);
             sum.fetch_add(ticks, Relaxed);
@@ -454,11 +462,7 @@ impl Guard {
             guess.store(i, Relaxed);
             i
         };
-        let sum = b.buckets.over.len() + 1;
-        if let (Some(bucket), Some(sum)) = (block.get(bucket), block.get(sum)) {
-            bucket.fetch_add(1, Relaxed);
-            sum.fetch_add(ticks, Relaxed);
-        }
+        Bound::add(block, bucket, b.buckets.over.len() + 1, ticks);
     }
 }
 

@@ -273,7 +273,8 @@ pub(crate) fn record_histogram(series: &Series, table: &Table, value: f64, meta:
         None => bounds.partition_point(|b| *b < value),
     };
     let block = series.cells.local_block();
-    // `i <= bounds.len()`, so one test covers both words.
+    // The block is the buckets then the sum (or the one-word sink, which
+    // then records nothing); `i <= bounds.len()` indexes the buckets.
     if let [counts @ .., sum] = block {
         if let Some(bucket) = counts.get(i) {
             bucket.fetch_add(1, Relaxed);

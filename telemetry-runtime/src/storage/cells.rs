@@ -179,30 +179,16 @@ impl Striped {
     }
 
     /// The calling thread's copy of all the words, found once for several
-    /// writes (a histogram's bucket and sum): `words` words, or the
-    /// one-word sink for a series that got no arena space.
+    /// writes (a histogram's bucket and sum).
     #[inline(always)]
     pub(crate) fn local_block(&self) -> &[AtomicU64] {
-        let stripe = if self.single { 0 } else { thread_stripe() };
-        let w = self.base as usize;
-        // One test instead of four: `new` never places a block past the
-        // arenas (the full case has `base == u32::MAX`, past them) nor
-        // across a chunk, and stripes are below MAX_STRIPES.
-        if w < MAX_CHUNKS * CHUNK_WORDS && stripe < MAX_STRIPES {
-            let slot = &CHUNKS[stripe][w / CHUNK_WORDS];
-            if let Some(c) = chunk(slot) {
-                let at = w % CHUNK_WORDS;
-                if let Some(block) = c.get(at..at + self.words as usize) {
-                    return block;
-                }
-            }
-        }
-        std::slice::from_ref(&SINK)
+        self.block(thread_stripe())
     }
 
     /// Stripe `stripe`'s copy of all the words, resolved once so that a
     /// caller can keep it (metered call sites keep one per stripe). A
     /// series that got no arena space gets the one-word sink.
+    #[inline(always)]
     pub(crate) fn block(&self, stripe: usize) -> &'static [AtomicU64] {
         let stripe = if self.single { 0 } else { stripe };
         let w = self.base as usize;
