@@ -23,7 +23,7 @@
 //! search itself; a wrong guess only costs that search.
 
 use crate::registry::{Instrument, Metadata, Source};
-use crate::storage::cells::{stripe_count, thread_stripe};
+use crate::storage::cells::{stripe_count, thread_stripe, Stripe};
 use crate::storage::table::Table;
 use opentelemetry::KeyValue;
 use std::convert::Infallible;
@@ -274,13 +274,15 @@ impl CallSite {
     pub fn enter(&'static self) -> Guard {
         let bound = self.bound();
         let start = bound.now();
-        let cells = bound.stripes.get(thread_stripe());
+        let stripe = thread_stripe();
+        let cells = bound.stripes.get(stripe.index());
         if let Some(c) = cells {
-            c.entered.fetch_add(1, Relaxed);
+            stripe.add(c.entered, 1);
         }
         Guard {
             bound,
             cells,
+            stripe,
             start,
         }
     }
@@ -294,9 +296,11 @@ impl CallSite {
 pub struct Guard {
     bound: &'static Bound,
     /// The entering thread's cells, written at completion too: found once
-    /// per call. (A future that completes on another thread still adds
-    /// atomically, so nothing is lost; only the stripe is not its own.)
+    /// per call. (A future that completes on another thread writes that
+    /// thread's cells instead: a stripe a thread owns has no other writer.)
     cells: Option<&'static StripeCells>,
+    /// The entering thread's stripe.
+    stripe: Stripe,
     /// Raw clock ticks at entry.
     start: u64,
 }
@@ -411,7 +415,7 @@ impl Bound {
     /// Records a call of `ticks` into the words `block` (this thread's copy
     /// of a series): its bucket and the sum.
     #[inline(always)]
-    fn record(&self, block: &[AtomicU64], ticks: u64) {
+    fn record(&self, block: &[AtomicU64], stripe: Stripe, ticks: u64) {
         let (bucket, sum) = if self.exponential {
             let secs = self.clock.nanos(ticks) as f64 * 1e-9;
             (
@@ -421,16 +425,16 @@ impl Bound {
         } else {
             (self.buckets.find(ticks), self.buckets.over.len() + 1)
         };
-        Self::add(block, bucket, sum, ticks);
+        Self::add(block, stripe, bucket, sum, ticks);
     }
 
-    /// Counts a call of `ticks` in word `bucket` of `block` and adds it to
-    /// word `sum`.
+    /// Counts a call of `ticks` in word `bucket` of `block` (a copy in
+    /// `stripe`) and adds it to word `sum`.
     #[inline(always)]
-    fn add(block: &[AtomicU64], bucket: usize, sum: usize, ticks: u64) {
+    fn add(block: &[AtomicU64], stripe: Stripe, bucket: usize, sum: usize, ticks: u64) {
         if let (Some(bucket), Some(sum)) = (block.get(bucket), block.get(sum)) {
-            bucket.fetch_add(1, Relaxed);
-            sum.fetch_add(ticks, Relaxed);
+            stripe.add(bucket, 1);
+            stripe.add(sum, ticks);
         }
     }
 }
@@ -439,15 +443,20 @@ impl Guard {
     /// Records the call with `result="error"` if `error`, else `"ok"`.
     #[inline(always)]
     pub fn finish(self, error: bool) {
-        let (b, cells, start) = (self.bound, self.cells, self.start);
+        let (b, mut cells, mut stripe, start) = (self.bound, self.cells, self.stripe, self.start);
         std::mem::forget(self);
+        let now = thread_stripe();
+        if now != stripe {
+            // Completing on another thread than the one that entered.
+            (cells, stripe) = (b.stripes.get(now.index()), now);
+        }
         let Some(cells) = cells else {
             return;
         };
         let block = if error { cells.error } else { cells.ok };
         if b.exponential {
             let ticks = b.now().saturating_sub(start);
-            return b.record(block, ticks);
+            return b.record(block, stripe, ticks);
         }
         // The guess and its bounds are loaded before the clock is read, so
         // that on a right guess the bucket's address is known early.
@@ -462,7 +471,7 @@ impl Guard {
             guess.store(i, Relaxed);
             i
         };
-        Bound::add(block, bucket, b.buckets.over.len() + 1, ticks);
+        Bound::add(block, stripe, bucket, b.buckets.over.len() + 1, ticks);
     }
 }
 
@@ -477,7 +486,8 @@ impl Drop for Guard {
             "cancelled"
         };
         let series = b.table.series(&[KeyValue::new("result", result)]);
-        b.record(series.cells.local_block(), ticks);
+        let (block, stripe) = series.cells.local_block();
+        b.record(block, stripe, ticks);
     }
 }
 

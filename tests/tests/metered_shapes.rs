@@ -458,3 +458,48 @@ fn call_sites_are_exported_as_zero_before_the_first_call() {
     );
     let _ = declared_never_called as fn();
 }
+
+#[metered]
+async fn hops_threads() {
+    tokio::task::yield_now().await;
+}
+
+#[metered]
+fn stays_put() {}
+
+#[test]
+fn calls_that_finish_on_another_thread_lose_nothing() {
+    setup();
+    // A multi-threaded runtime moves futures between its workers while the
+    // workers also make calls of their own: every write must land.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(3)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..64)
+            .map(|_| {
+                tokio::spawn(async {
+                    for _ in 0..200 {
+                        hops_threads().await;
+                        stays_put();
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    assert_eq!(calls("hops_threads", "ok"), 12_800.0);
+    assert_eq!(calls("stays_put", "ok"), 12_800.0);
+    assert_eq!(in_flight("hops_threads"), 0.0);
+    let s = telemetry_runtime::snapshot();
+    let (count, _sum) = s
+        .histogram(
+            "function_call_duration_seconds",
+            &[("function", "hops_threads"), ("result", "ok")],
+        )
+        .unwrap_or_default();
+    assert_eq!(count, 12_800);
+}

@@ -6,7 +6,6 @@
 use crate::diag;
 use crate::labels::LabelSet;
 use crate::registry::{Instrument, Metadata};
-use crate::storage::cells::add_f64;
 use crate::storage::table::{Series, Table};
 use opentelemetry::KeyValue;
 use std::marker::PhantomData;
@@ -79,10 +78,7 @@ impl Counter {
     /// Adds `value` to the series of `attributes` (in any order).
     #[inline]
     pub fn add(&'static self, value: u64, attributes: &[KeyValue]) {
-        self.series(attributes)
-            .cells
-            .local(0)
-            .fetch_add(value, Relaxed);
+        self.series(attributes).cells.add(0, value);
     }
 
     /// A handle to the series of `attributes`: its `add` takes no lock, does
@@ -104,7 +100,7 @@ impl BoundCounter {
     /// Adds `value`.
     #[inline(always)]
     pub fn add(&self, value: u64) {
-        self.series.cells.local(0).fetch_add(value, Relaxed);
+        self.series.cells.add(0, value);
     }
 }
 
@@ -127,10 +123,7 @@ impl UpDownCounter {
     /// Adds `value` (negative to subtract).
     #[inline]
     pub fn add(&'static self, value: i64, attributes: &[KeyValue]) {
-        self.series(attributes)
-            .cells
-            .local(0)
-            .fetch_add(value as u64, Relaxed);
+        self.series(attributes).cells.add(0, value as u64);
     }
 
     /// A handle to the series of `attributes`.
@@ -151,7 +144,7 @@ impl BoundUpDownCounter {
     /// Adds `value` (negative to subtract).
     #[inline(always)]
     pub fn add(&self, value: i64) {
-        self.series.cells.local(0).fetch_add(value as u64, Relaxed);
+        self.series.cells.add(0, value as u64);
     }
 }
 
@@ -272,13 +265,13 @@ pub(crate) fn record_histogram(series: &Series, table: &Table, value: f64, meta:
         Some(index) => index.find(bounds, value),
         None => bounds.partition_point(|b| *b < value),
     };
-    let block = series.cells.local_block();
+    let (block, stripe) = series.cells.local_block();
     // The block is the buckets then the sum (or the one-word sink, which
     // then records nothing); `i <= bounds.len()` indexes the buckets.
     if let [counts @ .., sum] = block {
         if let Some(bucket) = counts.get(i) {
-            bucket.fetch_add(1, Relaxed);
-            add_f64(sum, value);
+            stripe.add(bucket, 1);
+            stripe.add_f64(sum, value);
         }
     }
 }
@@ -297,10 +290,7 @@ impl<L: LabelSet> Counter<L> {
     /// is an array index and one atomic add: no hashing, no lock.
     #[inline]
     pub fn add(&'static self, value: u64, labels: L) {
-        self.typed_series(&labels)
-            .cells
-            .local(0)
-            .fetch_add(value, Relaxed);
+        self.typed_series(&labels).cells.add(0, value);
     }
 
     /// A handle to the series of `labels`.
@@ -315,10 +305,7 @@ impl<L: LabelSet> UpDownCounter<L> {
     /// Adds `value` (negative to subtract) to the series of `labels`.
     #[inline]
     pub fn add(&'static self, value: i64, labels: L) {
-        self.typed_series(&labels)
-            .cells
-            .local(0)
-            .fetch_add(value as u64, Relaxed);
+        self.typed_series(&labels).cells.add(0, value as u64);
     }
 
     /// A handle to the series of `labels`.

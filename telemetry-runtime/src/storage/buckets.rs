@@ -1,12 +1,13 @@
 //! Finding a value's explicit bucket in one table load and a step or two:
-//! for each binary exponent of an `f64`, the index of the first bound at
-//! or above that power of two. A scan from there meets the right bucket
+//! for each sign and binary exponent of an `f64`, the index of the first
+//! bound at or above the smallest value with that sign and exponent. A scan from there meets the right bucket
 //! after as many bounds as share the value's octave (one or two for the
 //! usual 1-2.5-5 layouts), instead of a binary search of dependent loads.
 
-/// Per-histogram lookup table over the 2048 exponents of an `f64`.
+/// Per-histogram lookup table over the 4096 sign-and-exponent fields of an
+/// `f64` (its top 12 bits).
 pub(crate) struct BucketIndex {
-    start: Box<[u8]>,
+    start: Box<[u8; 4096]>,
 }
 
 impl BucketIndex {
@@ -16,24 +17,27 @@ impl BucketIndex {
         if bounds.len() >= u8::MAX as usize {
             return None;
         }
-        let start = (0..2048u64)
-            .map(|e| {
-                // The smallest positive value with this exponent field.
-                let lo = if e == 0 { 0.0 } else { f64::from_bits(e << 52) };
-                bounds.partition_point(|b| *b < lo) as u8
-            })
-            .collect();
+        let mut start = Box::new([0u8; 4096]);
+        for (top, first) in start.iter_mut().enumerate() {
+            let e = top as u64 & 0x7ff;
+            // Below every value with these top bits: for a positive sign
+            // the smallest of them (0 for the subnormals), for a negative
+            // one the next power of two down (minus infinity past the top).
+            let lo = match (top < 2048, e) {
+                (true, 0) => 0.0,
+                (true, e) => f64::from_bits(e << 52),
+                (false, 0x7ff) => f64::NEG_INFINITY,
+                (false, e) => -f64::from_bits((e + 1) << 52),
+            };
+            *first = bounds.partition_point(|b| *b < lo) as u8;
+        }
         Some(BucketIndex { start })
     }
 
     /// The bucket of `v` (not NaN): bucket i holds (bounds[i-1], bounds[i]].
     #[inline(always)]
     pub(crate) fn find(&self, bounds: &[f64], v: f64) -> usize {
-        if v <= 0.0 {
-            return bounds.partition_point(|b| *b < v);
-        }
-        let e = (v.to_bits() >> 52) as usize & 0x7ff;
-        let mut i = self.start.get(e).copied().unwrap_or(0) as usize;
+        let mut i = self.start[(v.to_bits() >> 52) as usize] as usize;
         while i < bounds.len() && bounds[i] < v {
             i += 1;
         }

@@ -338,7 +338,7 @@ impl Table {
         if attrs.is_empty() {
             return &self.unlabelled;
         }
-        let Some(LastWord(word)) = self.last.get(thread_stripe()) else {
+        let Some(LastWord(word)) = self.last.get(thread_stripe().index()) else {
             return self.series_missed(attrs, &LAST_SINK, Last(Last::OFF));
         };
         let last = Last(word.load(Acquire) as usize);
