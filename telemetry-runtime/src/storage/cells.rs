@@ -6,6 +6,10 @@
 //! no ping-pong), while the words of different series sit side by side
 //! in each arena (8 bytes per stripe for a counter series, not a padded
 //! cache line). The exporter sums a series' words over the stripes.
+//!
+//! Stripe 0 is shared and written with atomic read-modify-writes; every
+//! other stripe is owned by one live thread at a time, which writes it
+//! with plain loads and stores (see [`Stripe`]).
 
 use std::cell::Cell;
 use std::sync::atomic::{
