@@ -28,6 +28,16 @@ fn in_flight(function: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The duration histogram of `function`'s calls with `result`: (count, sum).
+fn durations(function: &str, result: &str) -> (u64, f64) {
+    telemetry_runtime::snapshot()
+        .histogram(
+            "function_call_duration_seconds",
+            &[("function", function), ("result", result)],
+        )
+        .unwrap_or_default()
+}
+
 fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -70,13 +80,7 @@ fn sync_functions_count_ok_error_and_panic() {
     assert_eq!(calls("sync_result", "error"), 2.0);
     assert_eq!(calls("sync_panics", "panic"), 1.0);
     assert_eq!(in_flight("sync_panics"), 0.0);
-    let s = telemetry_runtime::snapshot();
-    let (n, sum) = s
-        .histogram(
-            "function_call_duration_seconds",
-            &[("function", "sync_panics"), ("result", "panic")],
-        )
-        .unwrap();
+    let (n, sum) = durations("sync_panics", "panic");
     assert_eq!(n, 1);
     assert!(sum > 0.0 && sum < 10.0, "{sum}");
 }
@@ -494,12 +498,5 @@ fn calls_that_finish_on_another_thread_lose_nothing() {
     assert_eq!(calls("hops_threads", "ok"), 12_800.0);
     assert_eq!(calls("stays_put", "ok"), 12_800.0);
     assert_eq!(in_flight("hops_threads"), 0.0);
-    let s = telemetry_runtime::snapshot();
-    let (count, _sum) = s
-        .histogram(
-            "function_call_duration_seconds",
-            &[("function", "hops_threads"), ("result", "ok")],
-        )
-        .unwrap_or_default();
-    assert_eq!(count, 12_800);
+    assert_eq!(durations("hops_threads", "ok").0, 12_800);
 }
