@@ -275,16 +275,10 @@ impl CallSite {
         let bound = self.bound();
         let start = bound.now();
         let stripe = thread_stripe();
-        let cells = bound.stripes.get(stripe.index());
-        if let Some(c) = cells {
+        if let Some(c) = bound.stripes.get(stripe.index()) {
             stripe.add(c.entered, 1);
         }
-        Guard {
-            bound,
-            cells,
-            stripe,
-            start,
-        }
+        Guard { bound, start }
     }
 }
 
@@ -295,12 +289,6 @@ impl CallSite {
 #[must_use]
 pub struct Guard {
     bound: &'static Bound,
-    /// The entering thread's cells, written at completion too: found once
-    /// per call. (A future that completes on another thread writes that
-    /// thread's cells instead: a stripe a thread owns has no other writer.)
-    cells: Option<&'static StripeCells>,
-    /// The entering thread's stripe.
-    stripe: Stripe,
     /// Raw clock ticks at entry.
     start: u64,
 }
@@ -443,14 +431,12 @@ impl Guard {
     /// Records the call with `result="error"` if `error`, else `"ok"`.
     #[inline(always)]
     pub fn finish(self, error: bool) {
-        let (b, mut cells, mut stripe, start) = (self.bound, self.cells, self.stripe, self.start);
+        let (b, start) = (self.bound, self.start);
         std::mem::forget(self);
-        let now = thread_stripe();
-        if now != stripe {
-            // Completing on another thread than the one that entered.
-            (cells, stripe) = (b.stripes.get(now.index()), now);
-        }
-        let Some(cells) = cells else {
+        // The completing thread's cells, which for a future may not be the
+        // entering thread's: a stripe a thread owns has no other writer.
+        let stripe = thread_stripe();
+        let Some(cells) = b.stripes.get(stripe.index()) else {
             return;
         };
         let block = if error { cells.error } else { cells.ok };

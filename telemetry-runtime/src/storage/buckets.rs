@@ -1,8 +1,9 @@
 //! Finding a value's explicit bucket in one table load and a step or two:
 //! for each sign and binary exponent of an `f64`, the index of the first
-//! bound at or above the smallest value with that sign and exponent. A scan from there meets the right bucket
-//! after as many bounds as share the value's octave (one or two for the
-//! usual 1-2.5-5 layouts), instead of a binary search of dependent loads.
+//! bound at or above the smallest value with that sign and exponent. A
+//! scan from there meets the right bucket after as many bounds as share
+//! the value's octave (one or two for the usual 1-2.5-5 layouts), instead
+//! of a binary search of dependent loads.
 
 /// Per-histogram lookup table over the 4096 sign-and-exponent fields of an
 /// `f64` (its top 12 bits).

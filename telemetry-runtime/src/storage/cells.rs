@@ -315,6 +315,8 @@ impl Striped {
     /// Adds `v` (wrapping) to word `i`, in the calling thread's stripe.
     #[inline(always)]
     pub(crate) fn add(&self, i: usize, v: u64) {
+        // One word, found directly: through `local_block` the counter's
+        // add measured 2.4 -> 3.3 ns (bound) and 4.3 -> 7.9 ns (typed).
         let stripe = self.local_stripe();
         stripe.add(self.word(stripe.index(), i), v);
     }
