@@ -9,8 +9,8 @@ use linkme::distributed_slice;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{
-    AtomicPtr,
-    Ordering::{AcqRel, Acquire, Release},
+    AtomicPtr, AtomicUsize,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use std::sync::OnceLock;
 
@@ -220,26 +220,16 @@ pub struct Instrument {
     /// no conversion per call).
     pub(crate) sum_ticks: bool,
     table: OnceLock<Table>,
-    /// For dense typed label sets: series by combination index.
-    /// Null until the first typed record, then a leaked [`Dense`].
-    dense: AtomicPtr<Dense>,
-}
-
-/// Series of a dense typed label set, by combination index: a record is
-/// two loads and an index, no hashing.
-struct Dense {
-    /// Null until the combination is first recorded.
-    slots: Box<[AtomicPtr<Series>]>,
-}
-
-impl Dense {
-    #[inline(always)]
-    fn get(slot: &AtomicPtr<Series>) -> Option<&'static Series> {
-        // SAFETY: a non-null pointer was stored (Release) by
-        // `typed_series_slow` from a series of a static instrument's
-        // table, which lives as long as the program.
-        unsafe { slot.load(Acquire).as_ref() }
-    }
+    /// For dense typed label sets, series by combination index: the first
+    /// slot of a leaked array of `dense_len` slots, each null until its
+    /// combination is first recorded. Null until the first typed record.
+    /// A thin pointer, so a record loads the slot straight from it: one
+    /// dependent load fewer than through a boxed slice.
+    dense: AtomicPtr<AtomicPtr<Series>>,
+    /// Length of the `dense` array: 0 until the array is published, then
+    /// set once (after the pointer, so a reader that sees a length sees
+    /// the pointer too).
+    dense_len: AtomicUsize,
 }
 
 impl Instrument {
@@ -251,6 +241,7 @@ impl Instrument {
             sum_ticks: false,
             table: OnceLock::new(),
             dense: AtomicPtr::new(std::ptr::null_mut()),
+            dense_len: AtomicUsize::new(0),
         }
     }
 
@@ -263,6 +254,7 @@ impl Instrument {
             sum_ticks: true,
             table: OnceLock::new(),
             dense: AtomicPtr::new(std::ptr::null_mut()),
+            dense_len: AtomicUsize::new(0),
         }
     }
 
@@ -274,6 +266,7 @@ impl Instrument {
             sum_ticks: false,
             table: OnceLock::new(),
             dense: AtomicPtr::new(std::ptr::null_mut()),
+            dense_len: AtomicUsize::new(0),
         }
     }
 
@@ -305,10 +298,17 @@ impl Instrument {
     #[inline(always)]
     pub(crate) fn typed_series<L: LabelSet>(&'static self, labels: &L) -> &'static Series {
         if L::CARDINALITY.is_some() {
-            // SAFETY: a non-null pointer was published (Release, read here
-            // with Acquire) by `dense_table` from a leaked box, never freed.
-            if let Some(dense) = unsafe { self.dense.load(Acquire).as_ref() } {
-                if let Some(s) = dense.slots.get(labels.index()).and_then(Dense::get) {
+            let i = labels.index();
+            // The length is stored (Release) after the pointer was
+            // published, so a length above `i` means the array is there.
+            if i < self.dense_len.load(Acquire) {
+                let slots = self.dense.load(Relaxed);
+                // SAFETY: `slots` is the first of `dense_len` slots of a
+                // leaked array (`dense_slots`), never freed, and `i` is in
+                // range. A non-null slot was stored (Release, read with
+                // Acquire) by `typed_series_slow` from a series of a static
+                // instrument's table, which lives as long as the program.
+                if let Some(s) = unsafe { (*slots.add(i)).load(Acquire).as_ref() } {
                     return s;
                 }
             }
@@ -326,7 +326,7 @@ impl Instrument {
         let Some(n) = L::CARDINALITY else {
             return found();
         };
-        match self.dense_table(n).slots.get(labels.index()) {
+        match self.dense_slots(n).get(labels.index()) {
             Some(slot) => {
                 let s = found();
                 // Every thread finds the same series, so storing it twice is
@@ -343,29 +343,38 @@ impl Instrument {
         }
     }
 
-    fn dense_table(&'static self, n: usize) -> &'static Dense {
+    /// The dense array of `n` slots, created by the first caller.
+    fn dense_slots(&'static self, n: usize) -> &'static [AtomicPtr<Series>] {
+        let published = |p: *mut AtomicPtr<Series>| {
+            // SAFETY: a published pointer is the first of `n` slots of an
+            // array leaked by the winner below and never freed; every
+            // caller passes the same `n` (`L::CARDINALITY` of the one label
+            // set type of the instrument's typed wrapper).
+            unsafe { std::slice::from_raw_parts(p, n) }
+        };
         let cur = self.dense.load(Acquire);
-        // SAFETY: as in `typed_series`.
-        if let Some(d) = unsafe { cur.as_ref() } {
-            return d;
+        if !cur.is_null() {
+            return published(cur);
         }
-        let new = Box::into_raw(Box::new(Dense {
-            slots: (0..n)
+        let new: &'static mut [AtomicPtr<Series>] = Box::leak(
+            (0..n)
                 .map(|_| AtomicPtr::new(std::ptr::null_mut()))
-                .collect(),
-        }));
+                .collect::<Box<[_]>>(),
+        );
+        let new = new.as_mut_ptr();
         match self
             .dense
             .compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire)
         {
-            // SAFETY: just published; never freed.
-            Ok(_) => unsafe { &*new },
+            Ok(_) => {
+                self.dense_len.store(n, Release);
+                published(new)
+            }
             Err(winner) => {
-                // SAFETY: `new` was never shared; `winner` is published.
-                unsafe {
-                    drop(Box::from_raw(new));
-                    &*winner
-                }
+                // SAFETY: `new` was never shared; it is the leaked box of
+                // `n` slots made above.
+                unsafe { drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(new, n))) };
+                published(winner)
             }
         }
     }

@@ -12,60 +12,61 @@
 //! with plain loads and stores (see [`Stripe`]).
 
 use std::cell::Cell;
+use std::num::NonZeroU16;
 use std::sync::atomic::{
     AtomicPtr, AtomicU64, AtomicUsize,
     Ordering::{AcqRel, Acquire, Relaxed},
 };
 use std::sync::OnceLock;
 
-/// Words per arena chunk (64 KiB).
+/// Words per stripe in one arena chunk (64 KiB).
 const CHUNK_WORDS: usize = 1 << 13;
-/// Chunks per stripe arena: up to 32 Mi words (256 MiB) per stripe.
+/// Chunks in the arena: up to 32 Mi words (256 MiB) per stripe.
 const MAX_CHUNKS: usize = 1 << 12;
 /// Most stripes a machine gets.
 pub(crate) const MAX_STRIPES: usize = 64;
 
-/// The arenas, one per stripe, as a static table of chunk pointers so that
-/// finding a word is an index and one load, not a pointer chase. All null
-/// at start, so the table sits in `.bss` and untouched parts cost nothing.
+/// The arena, as a static table of chunk pointers. A chunk holds
+/// `CHUNK_WORDS` words for each of the [`stripe_count`] stripes, stripe
+/// after stripe, so a series' copy in stripe `s` is `s * CHUNK_WORDS` words
+/// after its copy in stripe 0: a series keeps one pointer, and finding the
+/// calling thread's copy is a shift and an add, no load. All null at
+/// start, so the table sits in `.bss`.
 #[allow(clippy::declare_interior_mutable_const)]
-static CHUNKS: [[AtomicPtr<AtomicU64>; MAX_CHUNKS]; MAX_STRIPES] =
-    [const { [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_CHUNKS] }; MAX_STRIPES];
+static CHUNKS: [AtomicPtr<AtomicU64>; MAX_CHUNKS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_CHUNKS];
 
-/// The chunk at `slot`, if it was allocated.
-#[inline(always)]
-fn chunk(slot: &AtomicPtr<AtomicU64>) -> Option<&'static [AtomicU64]> {
-    let p = slot.load(Acquire);
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: a non-null pointer was published by `ensure_chunk` (Release,
-    // read here with Acquire) from a leaked `Box<[AtomicU64]>` of exactly
-    // CHUNK_WORDS words, which is never freed.
-    Some(unsafe { std::slice::from_raw_parts(p, CHUNK_WORDS) })
+/// Words of one chunk: every stripe's.
+fn chunk_len() -> usize {
+    stripe_count() * CHUNK_WORDS
 }
 
-/// Allocates the chunk at `slot` unless it exists.
-fn ensure_chunk(slot: &AtomicPtr<AtomicU64>) {
-    if !slot.load(Acquire).is_null() {
-        return;
+/// The chunk at `slot`, allocated by the first caller.
+fn chunk(slot: &AtomicPtr<AtomicU64>) -> *mut AtomicU64 {
+    let cur = slot.load(Acquire);
+    if !cur.is_null() {
+        return cur;
     }
-    let new = Box::into_raw(zeroed_chunk()) as *mut AtomicU64;
-    if slot
-        .compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire)
-        .is_err()
-    {
-        // SAFETY: `new` came from `Box::into_raw` of a CHUNK_WORDS slice
-        // just above and was never shared.
-        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(new, CHUNK_WORDS)) });
+    let new = Box::into_raw(zeroed(chunk_len())) as *mut AtomicU64;
+    match slot.compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire) {
+        Ok(_) => new,
+        Err(winner) => {
+            // SAFETY: `new` came from `Box::into_raw` of a `chunk_len()`
+            // slice just above and was never shared.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(new, chunk_len())) });
+            winner
+        }
     }
 }
 
-/// The next free word, the same in every stripe arena.
+/// The next free word, the same in every stripe.
 static NEXT_WORD: AtomicUsize = AtomicUsize::new(0);
 
-/// Written when the arenas are full (never in practice: 32 Mi words).
-static SINK: AtomicU64 = AtomicU64::new(0);
+/// Where the series go once the arena is full (never in practice: 32 Mi
+/// words): one stripe's worth of words that all of them share, so their
+/// values mean nothing (a warning says so).
+#[allow(clippy::declare_interior_mutable_const)]
+static SINK: [AtomicU64; CHUNK_WORDS] = [const { AtomicU64::new(0) }; CHUNK_WORDS];
 
 /// Number of stripes: stripe 0, which threads share, and one for each of
 /// up to twice the machine's parallelism threads to own alone; at most
@@ -208,34 +209,44 @@ fn claim() -> Option<Stripe> {
     }
 }
 
-/// A zeroed chunk: `calloc`ed, so its pages cost memory only once written.
-fn zeroed_chunk() -> Box<[AtomicU64]> {
-    let words: Box<[u64]> = vec![0u64; CHUNK_WORDS].into_boxed_slice();
+/// `n` zeroed words: `calloc`ed, so their pages cost memory only once
+/// written.
+fn zeroed(n: usize) -> Box<[AtomicU64]> {
+    let words: Box<[u64]> = vec![0u64; n].into_boxed_slice();
     // SAFETY: `AtomicU64` has the same size, alignment and bit validity as
     // `u64` (documented), and the box is uniquely owned.
     unsafe { Box::from_raw(Box::into_raw(words) as *mut [AtomicU64]) }
 }
 
-/// The words of one series: `words` consecutive words at `base` in every
-/// stripe arena (or only stripe 0 when `single`).
+/// The words of one series: `words` consecutive words in every stripe
+/// (or only stripe 0 when `single`).
 pub(crate) struct Striped {
-    base: u32,
-    /// At most one chunk (`CHUNK_WORDS` fits in 16 bits): the header of a
-    /// series stays at 8 bytes.
-    words: u16,
+    /// The series' first word in stripe 0. Its copy in stripe `s` starts
+    /// `s * CHUNK_WORDS` words further, for every `s < stripe_count()`
+    /// (stripe 0 only when `single`).
+    first: *const AtomicU64,
+    /// At most one chunk (`CHUNK_WORDS` fits in 16 bits), never zero.
+    words: NonZeroU16,
     single: bool,
 }
 
+// SAFETY: `first` points into a leaked chunk (or the static sink), never
+// freed, and every access through it is atomic.
+unsafe impl Send for Striped {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Striped {}
+
 const _: () = assert!(CHUNK_WORDS <= u16::MAX as usize);
-const _: () = assert!(std::mem::size_of::<Striped>() == 8);
+const _: () = assert!(std::mem::size_of::<Striped>() <= 16);
 
 impl Striped {
-    /// Reserves `words` words (at most one chunk) in every stripe arena.
+    /// Reserves `words` words (at least 1, at most a chunk) in each stripe.
     pub(crate) fn new(words: usize, stripes: usize) -> Self {
         let words = words.clamp(1, CHUNK_WORDS);
+        let n = NonZeroU16::new(words as u16).unwrap_or(NonZeroU16::MIN);
         let mut cur = NEXT_WORD.load(Relaxed);
         let base = loop {
-            // A block never straddles two chunks.
+            // A series never straddles two chunks.
             let mut start = cur;
             if start % CHUNK_WORDS + words > CHUNK_WORDS {
                 start = start.next_multiple_of(CHUNK_WORDS);
@@ -243,11 +254,12 @@ impl Striped {
             let end = start + words;
             if end > MAX_CHUNKS * CHUNK_WORDS {
                 crate::diag::warn_once(
-                    "the metric storage arenas are full; new series are not recorded",
+                    "the metric storage arena is full (32 Mi words per stripe); series created \
+                     from now on share one sink and their values are meaningless",
                 );
                 return Striped {
-                    base: u32::MAX,
-                    words: words as u16,
+                    first: SINK.as_ptr(),
+                    words: n,
                     single: true,
                 };
             }
@@ -256,27 +268,27 @@ impl Striped {
                 Err(seen) => cur = seen,
             }
         };
-        let chunk = base / CHUNK_WORDS;
-        for arena in CHUNKS.iter().take(stripe_count()) {
-            ensure_chunk(&arena[chunk]);
-        }
+        let chunk = chunk(&CHUNKS[base / CHUNK_WORDS]);
         Striped {
-            base: base as u32,
-            words: words as u16,
+            // SAFETY: `base % CHUNK_WORDS + words <= CHUNK_WORDS`, inside
+            // stripe 0 of a chunk of `chunk_len()` words.
+            first: unsafe { chunk.add(base % CHUNK_WORDS) },
+            words: n,
             single: stripes <= 1,
         }
     }
 
+    /// Stripe `stripe`'s copy of the words; `stripe` below `stripe_count()`.
     #[inline(always)]
-    fn word(&self, stripe: usize, i: usize) -> &AtomicU64 {
-        let w = self.base as usize + i;
-        match CHUNKS
-            .get(stripe)
-            .and_then(|arena| arena.get(w / CHUNK_WORDS))
-            .and_then(chunk)
-        {
-            Some(c) => &c[w % CHUNK_WORDS],
-            None => &SINK,
+    fn copy(&self, stripe: usize) -> &'static [AtomicU64] {
+        // SAFETY: the series' `words` words in stripe `stripe` of its chunk
+        // (the sink when `single`, read only at stripe 0), which lives as
+        // long as the program; callers keep `stripe < stripe_count()`.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.first.add(stripe * CHUNK_WORDS),
+                self.words.get() as usize,
+            )
         }
     }
 
@@ -285,7 +297,8 @@ impl Striped {
     #[inline(always)]
     pub(crate) fn local_block(&self) -> (&'static [AtomicU64], Stripe) {
         let stripe = self.local_stripe();
-        (self.block(stripe.index()), stripe)
+        // A `Stripe`'s index is below `stripe_count()`.
+        (self.copy(stripe.index()), stripe)
     }
 
     /// The stripe the calling thread writes this series' words in.
@@ -299,32 +312,35 @@ impl Striped {
     }
 
     /// Stripe `stripe`'s copy of all the words, resolved once so that a
-    /// caller can keep it (metered call sites keep one per stripe). A
-    /// series that got no arena space gets the one-word sink.
-    #[inline(always)]
+    /// caller can keep it (metered call sites keep one per stripe). Stripe
+    /// 0's for a stripe beyond [`stripe_count`].
     pub(crate) fn block(&self, stripe: usize) -> &'static [AtomicU64] {
-        // Stripe indexes are below `MAX_STRIPES` (a mask, not a branch).
-        let stripe = if self.single { 0 } else { stripe % MAX_STRIPES };
-        let w = self.base as usize;
-        let slot = CHUNKS[stripe].get(w / CHUNK_WORDS);
-        slot.and_then(chunk)
-            .and_then(|c| c.get(w % CHUNK_WORDS..w % CHUNK_WORDS + self.words as usize))
-            .unwrap_or(std::slice::from_ref(&SINK))
+        self.copy(self.checked(stripe))
+    }
+
+    /// `stripe` if this series has it, else 0.
+    fn checked(&self, stripe: usize) -> usize {
+        if self.single || stripe >= stripe_count() {
+            0
+        } else {
+            stripe
+        }
     }
 
     /// Adds `v` (wrapping) to word `i`, in the calling thread's stripe.
     #[inline(always)]
     pub(crate) fn add(&self, i: usize, v: u64) {
-        // One word, found directly: through `local_block` the counter's
-        // add measured 2.4 -> 3.3 ns (bound) and 4.3 -> 7.9 ns (typed).
         let stripe = self.local_stripe();
-        stripe.add(self.word(stripe.index(), i), v);
+        match self.copy(stripe.index()).get(i) {
+            Some(w) => stripe.add(w, v),
+            None => Stripe::SHARED.add(&SINK[0], v),
+        }
     }
 
-    /// Word `i` of stripe `s`.
+    /// Word `i` of stripe `s` (the sink's first word past the last word).
     #[inline]
     pub(crate) fn at(&self, s: usize, i: usize) -> &AtomicU64 {
-        self.word(s, i)
+        self.copy(self.checked(s)).get(i).unwrap_or(&SINK[0])
     }
 
     /// The stripes that may hold values (the rest were never written).
@@ -337,7 +353,7 @@ impl Striped {
     }
 
     pub(crate) fn words(&self) -> usize {
-        self.words as usize
+        self.words.get() as usize
     }
 
     /// Sum of word `i` over all stripes (wrapping, so signed values that were
@@ -346,14 +362,14 @@ impl Striped {
         (0..self.stripes()).fold(0u64, |acc, s| acc.wrapping_add(self.at(s, i).load(Relaxed)))
     }
 
-    /// Sum of word `i`, read as `f64` bits, over all stripes.
+    /// Sum over all stripes of word `i` holding `f64` bits.
     pub(crate) fn sum_f64(&self, i: usize) -> f64 {
         (0..self.stripes()).fold(0.0, |acc, s| {
             acc + f64::from_bits(self.at(s, i).load(Relaxed))
         })
     }
 
-    /// Bytes of arena the cells take.
+    /// Heap bytes of the words in every stripe.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.words() * 8 * stripe_count()
     }
@@ -456,7 +472,11 @@ mod tests {
         b.at(0, 0).store(9, Relaxed);
         assert_eq!(a.at(0, 4).load(Relaxed), 7);
         assert_eq!(b.at(0, 0).load(Relaxed), 9);
-        assert_eq!(b.base as usize % CHUNK_WORDS, 0);
+        let chunk_starts: Vec<*const AtomicU64> = CHUNKS
+            .iter()
+            .map(|c| c.load(Acquire).cast_const())
+            .collect();
+        assert!(chunk_starts.contains(&b.first), "b starts a chunk");
         assert_eq!(c.stripes(), 1);
         assert_eq!(c.at(0, 0).load(Relaxed), 0);
     }
