@@ -63,7 +63,7 @@ pub use registry::{
     catalog, storage_stats, Catalog, Conflict, InstrumentKind, Location, Metadata, Metrics,
     StorageStats,
 };
-pub use snapshot::{__export_body, snapshot, Snapshot};
+pub use snapshot::{__Exporter, snapshot, Snapshot};
 pub use storage::DEFAULT_CARDINALITY_LIMIT;
 /// The derives of [`Metrics`](trait@Metrics), [`LabelSet`](trait@LabelSet)
 /// and [`LabelValue`](trait@LabelValue); each trait documents its attributes.

@@ -122,11 +122,30 @@ fn number(v: &Option<number_data_point::Value>) -> f64 {
     }
 }
 
-/// The protobuf body of one export of every declared instrument, built as
-/// the exporter builds it but not sent (for the export-cost benchmark).
+/// An exporter's own state (its collector, whose body buffer is kept from
+/// one export to the next), exporting as the pipeline does but sending
+/// nothing: the export-cost benchmark measures export after export, as the
+/// pipeline runs them.
 #[doc(hidden)]
-pub fn __export_body() -> Vec<u8> {
-    let (cfg, _) = Config::from_lookup(|_| None);
-    let scope = Collector::default().collect(&cfg, &build_catalog());
-    crate::export::encode::body(&cfg, scope, Vec::new())
+pub struct __Exporter {
+    cfg: Config,
+    collector: Collector,
+}
+
+impl __Exporter {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        __Exporter {
+            cfg: Config::from_lookup(|_| None).0,
+            collector: Collector::default(),
+        }
+    }
+
+    /// Collects and encodes one export; the body it would send.
+    pub fn export(&mut self) -> &[u8] {
+        let scope = self.collector.collect(&self.cfg, &build_catalog());
+        let mut body = self.collector.take_body();
+        crate::export::encode::body(&self.cfg, scope, Vec::new(), &mut body);
+        self.collector.keep_body(body)
+    }
 }

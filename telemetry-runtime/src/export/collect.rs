@@ -33,13 +33,18 @@ pub(crate) struct Collector {
     pending: HashMap<usize, Vec<u64>>,
     acked_time: Option<u64>,
     pending_time: u64,
+    /// The last export's body, kept for the next to write into: a body's
+    /// pages are faulted in once, not at every export (about 59 bytes per
+    /// counter series stay allocated).
+    body: Vec<u8>,
 }
 
 impl Collector {
-    /// Builds the scope of our own instruments. Its data points carry no
-    /// attributes: those stay in [`OurScope::attrs`] as references to the
-    /// series, so that encoding copies nothing ([`OurScope::into_proto`]
-    /// fills them in for readers of the messages).
+    /// Builds the scope of our own instruments. Its metrics' data
+    /// containers hold no data points: those stay in [`OurScope::points`],
+    /// flat words and references to the series' attributes, which the
+    /// encoder writes straight out ([`OurScope::into_proto`] builds the
+    /// messages for readers of them).
     pub(crate) fn collect(&mut self, cfg: &Config, catalog: &Catalog) -> OurScope {
         let now = now_ns();
         self.pending.clear();
@@ -51,7 +56,7 @@ impl Collector {
                 by_name.entry(inst.meta.name).or_default().push(inst);
             }
         }
-        let (metrics, attrs) = by_name
+        let (metrics, points) = by_name
             .into_values()
             .map(|insts| self.metric(cfg, &insts, now))
             .unzip();
@@ -65,8 +70,19 @@ impl Collector {
                 metrics,
                 schema_url: String::new(),
             },
-            attrs,
+            points,
         }
+    }
+
+    /// The body buffer, to encode an export into.
+    pub(crate) fn take_body(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.body)
+    }
+
+    /// Keeps `body` for the next export; the body, to send.
+    pub(crate) fn keep_body(&mut self, body: Vec<u8>) -> &[u8] {
+        self.body = body;
+        &self.body
     }
 
     /// The export succeeded: its values become the delta baseline.
@@ -83,7 +99,7 @@ impl Collector {
         cfg: &Config,
         insts: &[&'static registry::Instrument],
         now: u64,
-    ) -> (Metric, Vec<PointAttrs>) {
+    ) -> (Metric, OurPoints) {
         let meta: &Metadata = &insts[0].meta;
         let derived_gauge = matches!(insts[0].source, Source::EnteredMinusCount(..));
         let delta = !derived_gauge
@@ -96,19 +112,32 @@ impl Collector {
                         InstrumentKind::UpDownCounter
                     )
             );
-        let mut points: Vec<(PointAttrs, Vec<u64>, u64)> = Vec::new();
-        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-        // Always merge points that a backend would see as one series: other
-        // declarations of the name, and sets that became equal on the way
-        // to the wire (see `labels.rs`). A request with two points of one
-        // series loses a count (VictoriaMetrics) or is rejected whole
-        // (Prometheus: duplicate sample).
         let exponential = meta.kind == InstrumentKind::Histogram && exponential_histograms();
         let words = match meta.kind {
             InstrumentKind::Histogram if exponential => exp::WORDS,
             InstrumentKind::Histogram => meta.buckets.len() + 2,
             _ => 1,
         };
+        let shape = match meta.kind {
+            InstrumentKind::Counter | InstrumentKind::UpDownCounter => Shape::Sum(meta.kind),
+            InstrumentKind::Gauge => Shape::Gauge,
+            InstrumentKind::Histogram if exponential => Shape::Exponential,
+            InstrumentKind::Histogram => Shape::Histogram(meta.buckets),
+        };
+        let mut points = OurPoints {
+            shape,
+            now,
+            stride: words,
+            attrs: Vec::new(),
+            starts: Vec::new(),
+            words: Vec::new(),
+        };
+        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        // Always merge points that a backend would see as one series: other
+        // declarations of the name, and sets that became equal on the way
+        // to the wire (see `labels.rs`). A request with two points of one
+        // series loses a count (VictoriaMetrics) or is rejected whole
+        // (Prometheus: duplicate sample).
         // Merging costs an encoding and a hash per point: only when two
         // points can meet (several declarations, or normalised attributes).
         let merge = insts.len() > 1
@@ -116,50 +145,47 @@ impl Collector {
                 i.table_if_used()
                     .is_some_and(|t| t.altered.load(std::sync::atomic::Ordering::Relaxed))
             });
+        // One series' words at a time, copied into `points`.
+        let mut raw = vec![0u64; words];
+        let zeros = vec![0u64; words];
         for inst in insts {
-            let mut add = |attrs: PointAttrs, raw: Vec<u64>, start: u64| {
+            let mut add = |attrs: PointAttrs, raw: &[u64], start: u64| {
                 if !merge {
-                    points.push((attrs, raw, start));
+                    points.push(attrs, raw, start);
                     return;
                 }
                 let pb = attrs.into_pb();
                 let key = attrs_key(&pb);
-                let attrs = PointAttrs::Pb(pb);
                 if let Some(&i) = index.get(&key) {
-                    let p: &mut (PointAttrs, Vec<u64>, u64) = &mut points[i];
-                    combine(meta.kind, &mut p.1, &raw);
-                    p.2 = p.2.min(start);
+                    combine(meta.kind, points.words_mut(i), raw);
+                    points.starts[i] = points.starts[i].min(start);
                     return;
                 }
-                index.insert(key, points.len());
-                points.push((attrs, raw, start));
+                index.insert(key, points.attrs.len());
+                points.push(PointAttrs::Pb(pb), raw, start);
             };
             let consts: &'static [(&'static str, &'static str)] = inst.meta.const_attributes;
-            let zero = |add: &mut dyn FnMut(PointAttrs, Vec<u64>, u64)| {
+            let zero = |add: &mut dyn FnMut(PointAttrs, &[u64], u64)| {
                 for z in inst.meta.zero_series {
                     let attrs: Vec<KeyValue> =
                         z.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
-                    add(
-                        PointAttrs::Pb(pb_attrs(consts, &attrs)),
-                        vec![0; words],
-                        now,
-                    );
+                    add(PointAttrs::Pb(pb_attrs(consts, &attrs)), &zeros, now);
                 }
             };
             match inst.source {
                 Source::Own => match inst.table_if_used() {
                     None => zero(&mut add),
                     Some(table) => table.for_each(|s: &'static Series| {
-                        let raw = self.read(s, meta.kind, words, delta, inst.sum_ticks);
-                        add(PointAttrs::Series(consts, &s.attrs), raw, table.start_ns);
+                        self.read(s, meta.kind, delta, inst.sum_ticks, &mut raw);
+                        add(PointAttrs::series(consts, &s.attrs), &raw, table.start_ns);
                     }),
                 },
                 Source::CountOf(h) => match h.table_if_used() {
                     None => zero(&mut add),
                     Some(table) => table.for_each(|s: &'static Series| {
-                        let raw = vec![series_count(s)];
-                        let raw = self.delta(s as *const Series as usize | 1, raw, false, delta);
-                        add(PointAttrs::Series(consts, &s.attrs), raw, table.start_ns);
+                        let mut raw = [series_count(s)];
+                        self.delta(s as *const Series as usize | 1, &mut raw, false, delta);
+                        add(PointAttrs::series(consts, &s.attrs), &raw, table.start_ns);
                     }),
                 },
                 Source::EnteredMinusCount(entered, h) => {
@@ -175,87 +201,41 @@ impl Collector {
                         .table_if_used()
                         .map_or(0, |t| t.unlabelled.cells.sum_u64(0));
                     add(
-                        PointAttrs::Series(consts, &[]),
-                        vec![began.saturating_sub(done)],
+                        PointAttrs::series(consts, &[]),
+                        &[began.saturating_sub(done)],
                         start,
                     );
                 }
             }
         }
-        let start_of = |series_start: u64| {
-            if delta {
-                self.acked_time.unwrap_or(series_start).max(series_start)
-            } else {
-                series_start
+        if delta {
+            let acked = self.acked_time;
+            for start in &mut points.starts {
+                *start = acked.unwrap_or(*start).max(*start);
             }
-        };
+        }
         let temporality = if delta {
             AggregationTemporality::Delta
         } else {
             AggregationTemporality::Cumulative
         } as i32;
-        let (attrs, points): (Vec<PointAttrs>, Vec<(Vec<u64>, u64)>) = points
-            .into_iter()
-            .map(|(a, raw, start)| (a, (raw, start)))
-            .unzip();
-        let attributes = Vec::new;
-        let data = match meta.kind {
-            InstrumentKind::Counter | InstrumentKind::UpDownCounter => metric::Data::Sum(Sum {
-                data_points: points
-                    .into_iter()
-                    .map(|(raw, start)| NumberDataPoint {
-                        attributes: attributes(),
-                        start_time_unix_nano: start_of(start),
-                        time_unix_nano: now,
-                        value: Some(sum_value(meta.kind, raw[0])),
-                        ..Default::default()
-                    })
-                    .collect(),
+        let data = match points.shape {
+            Shape::Sum(kind) => metric::Data::Sum(Sum {
+                data_points: Vec::new(),
                 aggregation_temporality: temporality,
-                is_monotonic: meta.kind == InstrumentKind::Counter,
+                is_monotonic: kind == InstrumentKind::Counter,
             }),
-            InstrumentKind::Gauge => metric::Data::Gauge(PbGauge {
-                data_points: points
-                    .into_iter()
-                    .map(|(raw, _)| NumberDataPoint {
-                        attributes: attributes(),
-                        time_unix_nano: now,
-                        value: Some(number_data_point::Value::AsDouble(f64::from_bits(raw[0]))),
-                        ..Default::default()
-                    })
-                    .collect(),
+            Shape::Gauge => metric::Data::Gauge(PbGauge {
+                data_points: Vec::new(),
             }),
-            InstrumentKind::Histogram if exponential => {
-                metric::Data::ExponentialHistogram(ExponentialHistogram {
-                    data_points: points
-                        .into_iter()
-                        .map(|(raw, start)| exponential_point(&raw, start_of(start), now))
-                        .collect(),
-                    aggregation_temporality: temporality,
-                })
-            }
-            InstrumentKind::Histogram => {
-                let nb = meta.buckets.len() + 1;
-                metric::Data::Histogram(PbHistogram {
-                    data_points: points
-                        .into_iter()
-                        .map(|(raw, start)| {
-                            let counts = raw[..nb].to_vec();
-                            HistogramDataPoint {
-                                attributes: attributes(),
-                                start_time_unix_nano: start_of(start),
-                                time_unix_nano: now,
-                                count: counts.iter().sum(),
-                                sum: Some(f64::from_bits(raw[nb])),
-                                bucket_counts: counts,
-                                explicit_bounds: meta.buckets.to_vec(),
-                                ..Default::default()
-                            }
-                        })
-                        .collect(),
-                    aggregation_temporality: temporality,
-                })
-            }
+            Shape::Exponential => metric::Data::ExponentialHistogram(ExponentialHistogram {
+                data_points: Vec::new(),
+                aggregation_temporality: temporality,
+            }),
+            Shape::Histogram(_) => metric::Data::Histogram(PbHistogram {
+                data_points: Vec::new(),
+                aggregation_temporality: temporality,
+            }),
         };
         let metric = Metric {
             name: meta.name.into(),
@@ -264,21 +244,22 @@ impl Collector {
             data: Some(data),
             metadata: Vec::new(),
         };
-        (metric, attrs)
+        (metric, points)
     }
 
-    /// The series' words summed over stripes (sums of `f64` kept as bits),
-    /// minus the acknowledged baseline when `delta`.
+    /// The series' words summed over stripes (sums of `f64` kept as bits)
+    /// into `raw`, minus the acknowledged baseline when `delta`.
     fn read(
         &mut self,
         s: &Series,
         kind: InstrumentKind,
-        words: usize,
         delta: bool,
         sum_ticks: bool,
-    ) -> Vec<u64> {
-        let mut raw: Vec<u64> = (0..words)
-            .map(|w| match (kind, w) {
+        raw: &mut [u64],
+    ) {
+        let words = raw.len();
+        for (w, out) in raw.iter_mut().enumerate() {
+            *out = match (kind, w) {
                 (InstrumentKind::Gauge, _) => {
                     s.cells.at(0, 0).load(std::sync::atomic::Ordering::Relaxed)
                 }
@@ -288,21 +269,20 @@ impl Collector {
                 }
                 (InstrumentKind::Histogram, w) if w == words - 1 => s.cells.sum_f64(w).to_bits(),
                 _ => s.cells.sum_u64(w),
-            })
-            .collect();
+            };
+        }
         let last_is_f64 = kind == InstrumentKind::Histogram;
-        raw = self.delta(s as *const Series as usize, raw, last_is_f64, delta);
-        raw
+        self.delta(s as *const Series as usize, raw, last_is_f64, delta);
     }
 
-    /// Subtracts the acknowledged baseline of `key` when `delta`, and keeps
-    /// `raw` as the baseline of the export under way.
-    fn delta(&mut self, key: usize, mut raw: Vec<u64>, last_is_f64: bool, delta: bool) -> Vec<u64> {
+    /// Subtracts the acknowledged baseline of `key` from `raw` when
+    /// `delta`, and keeps `raw` as the baseline of the export under way.
+    fn delta(&mut self, key: usize, raw: &mut [u64], last_is_f64: bool, delta: bool) {
         if !delta {
-            return raw;
+            return;
         }
         let last = raw.len() - 1;
-        self.pending.insert(key, raw.clone());
+        self.pending.insert(key, raw.to_vec());
         if let Some(base) = self.acked.get(&key) {
             for (w, (r, b)) in raw.iter_mut().zip(base).enumerate() {
                 *r = if last_is_f64 && w == last {
@@ -312,7 +292,6 @@ impl Collector {
                 };
             }
         }
-        raw
     }
 }
 
@@ -385,31 +364,24 @@ fn sum_value(kind: InstrumentKind, raw: u64) -> number_data_point::Value {
     }
 }
 
-/// Our scope's messages, and each data point's attributes kept aside:
-/// `attrs[m][p]` belongs to data point `p` of metric `m`.
+/// Our scope's messages, with each metric's data points kept aside:
+/// `points[m]` are the points of metric `m`.
 pub(crate) struct OurScope {
     pub(crate) scope: ScopeMetrics,
-    pub(crate) attrs: Vec<Vec<PointAttrs>>,
+    pub(crate) points: Vec<OurPoints>,
 }
 
 impl OurScope {
-    /// The scope with every data point's attributes in place.
+    /// The scope with every data point in its metric.
     pub(crate) fn into_proto(self) -> ScopeMetrics {
         let mut scope = self.scope;
-        for (m, attrs) in scope.metrics.iter_mut().zip(self.attrs) {
-            let attrs = attrs.into_iter().map(PointAttrs::into_pb);
+        for (m, points) in scope.metrics.iter_mut().zip(self.points) {
             match &mut m.data {
-                Some(metric::Data::Sum(d)) => {
-                    fill(&mut d.data_points, attrs, |p| &mut p.attributes)
-                }
-                Some(metric::Data::Gauge(d)) => {
-                    fill(&mut d.data_points, attrs, |p| &mut p.attributes)
-                }
-                Some(metric::Data::Histogram(d)) => {
-                    fill(&mut d.data_points, attrs, |p| &mut p.attributes)
-                }
+                Some(metric::Data::Sum(d)) => d.data_points = points.numbers(),
+                Some(metric::Data::Gauge(d)) => d.data_points = points.numbers(),
+                Some(metric::Data::Histogram(d)) => d.data_points = points.histograms(),
                 Some(metric::Data::ExponentialHistogram(d)) => {
-                    fill(&mut d.data_points, attrs, |p| &mut p.attributes)
+                    d.data_points = points.exponentials()
                 }
                 _ => {}
             }
@@ -418,30 +390,156 @@ impl OurScope {
     }
 }
 
-/// Puts each of `attrs` into its point's attributes.
-fn fill<P>(
-    points: &mut [P],
-    attrs: impl Iterator<Item = Vec<PbKeyValue>>,
-    field: fn(&mut P) -> &mut Vec<PbKeyValue>,
-) {
-    for (p, a) in points.iter_mut().zip(attrs) {
-        *field(p) = a;
+/// What a metric's points are.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Shape {
+    /// Sums of a counter or an up-down counter.
+    Sum(InstrumentKind),
+    Gauge,
+    /// Explicit buckets, with these bounds.
+    Histogram(&'static [f64]),
+    Exponential,
+}
+
+/// A metric's data points, flat: point `p` has attributes `attrs[p]`,
+/// start time `starts[p]` and the words `words[p * stride..][..stride]`
+/// (a sum's or gauge's value; a histogram's buckets then its sum).
+pub(crate) struct OurPoints {
+    pub(crate) shape: Shape,
+    /// The points' time.
+    pub(crate) now: u64,
+    pub(crate) stride: usize,
+    pub(crate) attrs: Vec<PointAttrs>,
+    pub(crate) starts: Vec<u64>,
+    pub(crate) words: Vec<u64>,
+}
+
+impl OurPoints {
+    fn push(&mut self, attrs: PointAttrs, raw: &[u64], start: u64) {
+        self.attrs.push(attrs);
+        self.starts.push(start);
+        self.words.extend_from_slice(raw);
+    }
+
+    fn words_mut(&mut self, p: usize) -> &mut [u64] {
+        &mut self.words[p * self.stride..(p + 1) * self.stride]
+    }
+
+    /// Point `p`'s words.
+    pub(crate) fn raw(&self, p: usize) -> &[u64] {
+        &self.words[p * self.stride..(p + 1) * self.stride]
+    }
+
+    /// Number of points.
+    pub(crate) fn len(&self) -> usize {
+        self.attrs.len()
+    }
+
+    /// A sum's or a gauge's value at point `p`.
+    pub(crate) fn number(&self, p: usize) -> number_data_point::Value {
+        let w = self.words[p * self.stride];
+        match self.shape {
+            Shape::Sum(kind) => sum_value(kind, w),
+            _ => number_data_point::Value::AsDouble(f64::from_bits(w)),
+        }
+    }
+
+    /// A point's start time as sent: a gauge has none.
+    pub(crate) fn start(&self, p: usize) -> u64 {
+        match self.shape {
+            Shape::Gauge => 0,
+            _ => self.starts[p],
+        }
+    }
+
+    fn numbers(mut self) -> Vec<NumberDataPoint> {
+        std::mem::take(&mut self.attrs)
+            .into_iter()
+            .enumerate()
+            .map(|(p, a)| NumberDataPoint {
+                attributes: a.into_pb(),
+                start_time_unix_nano: self.start(p),
+                time_unix_nano: self.now,
+                value: Some(self.number(p)),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    fn histograms(mut self) -> Vec<HistogramDataPoint> {
+        let bounds = match self.shape {
+            Shape::Histogram(b) => b,
+            _ => &[],
+        };
+        let nb = bounds.len() + 1;
+        std::mem::take(&mut self.attrs)
+            .into_iter()
+            .enumerate()
+            .map(|(p, a)| {
+                let raw = self.raw(p);
+                HistogramDataPoint {
+                    attributes: a.into_pb(),
+                    start_time_unix_nano: self.start(p),
+                    time_unix_nano: self.now,
+                    count: raw[..nb].iter().sum(),
+                    sum: Some(f64::from_bits(raw[nb])),
+                    bucket_counts: raw[..nb].to_vec(),
+                    explicit_bounds: bounds.to_vec(),
+                    ..Default::default()
+                }
+            })
+            .collect()
+    }
+
+    /// Point `p` of an exponential histogram, without its attributes.
+    pub(crate) fn exponential(&self, p: usize) -> ExponentialHistogramDataPoint {
+        exponential_point(self.raw(p), self.start(p), self.now)
+    }
+
+    fn exponentials(mut self) -> Vec<ExponentialHistogramDataPoint> {
+        std::mem::take(&mut self.attrs)
+            .into_iter()
+            .enumerate()
+            .map(|(p, a)| ExponentialHistogramDataPoint {
+                attributes: a.into_pb(),
+                ..self.exponential(p)
+            })
+            .collect()
     }
 }
 
 /// A data point's attributes.
 pub(crate) enum PointAttrs {
     /// A declaration's constant attributes, then a series' own (which win
-    /// on a shared key), referenced where they live.
-    Series(&'static [(&'static str, &'static str)], &'static [KeyValue]),
+    /// on a shared key), referenced where they live, and their encoded
+    /// length (see [`series`](Self::series)).
+    Series(
+        &'static [(&'static str, &'static str)],
+        &'static [KeyValue],
+        usize,
+    ),
     /// Built as messages (zero points, merged points).
     Pb(Vec<PbKeyValue>),
 }
 
 impl PointAttrs {
+    /// A series' attributes, measured now: the collector visits each
+    /// series once, its attributes already fetched, and the encoder then
+    /// sizes the request without reading them.
+    pub(crate) fn series(
+        consts: &'static [(&'static str, &'static str)],
+        attrs: &'static [KeyValue],
+    ) -> PointAttrs {
+        PointAttrs::Series(
+            consts,
+            attrs,
+            super::encode::series_attrs_len(consts, attrs),
+        )
+    }
+
     pub(crate) fn into_pb(self) -> Vec<PbKeyValue> {
         match self {
-            PointAttrs::Series(consts, attrs) => pb_attrs(consts, attrs),
+            PointAttrs::Series(consts, attrs, _) => pb_attrs(consts, attrs),
             PointAttrs::Pb(pb) => pb,
         }
     }

@@ -11,23 +11,33 @@
 //! min, max, exemplars: `collect.rs` sets none). The bytes are then
 //! exactly `prost`'s for the same messages (tests check it).
 
-use super::collect::{any_value, PointAttrs};
+use super::collect::{any_value, OurPoints, PointAttrs, Shape};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::{
-    metric::Data, Metric, ResourceMetrics, ScopeMetrics,
+    metric::Data, number_data_point, Metric, ResourceMetrics, ScopeMetrics,
 };
-use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
+use prost::encoding::{encoded_len_varint, key_len, WireType};
 use prost::Message;
 
-/// The request's bytes, identical to `req.encode_to_vec()` once
-/// `ours[m][p]` is put into data point `p` of metric `m` of the first
-/// scope of the first resource (our scope, whose points were collected
-/// without attributes).
-pub(crate) fn encode_request(
+/// The request's bytes, identical to `req.encode_to_vec()` once the
+/// points `ours[m]` are put into metric `m` of the first scope of the
+/// first resource (our scope, whose data containers were collected
+/// without points).
+#[cfg(test)]
+pub(crate) fn encode_request(req: &ExportMetricsServiceRequest, ours: &[OurPoints]) -> Vec<u8> {
+    let mut buf = Vec::new();
+    encode_request_into(req, ours, &mut buf);
+    buf
+}
+
+/// [`encode_request`] into `buf`, cleared first: an exporter keeps one
+/// buffer, so that an export does not fault in fresh pages for its body.
+pub(crate) fn encode_request_into(
     req: &ExportMetricsServiceRequest,
-    ours: &[Vec<PointAttrs>],
-) -> Vec<u8> {
+    ours: &[OurPoints],
+    buf: &mut Vec<u8>,
+) {
     let sizes: Vec<ResourceSize> = req
         .resource_metrics
         .iter()
@@ -35,23 +45,24 @@ pub(crate) fn encode_request(
         .map(|(i, rm)| ResourceSize::of(rm, if i == 0 { ours } else { &[] }))
         .collect();
     let total: usize = sizes.iter().map(|s| framed(1, s.len)).sum();
-    let mut buf = Vec::with_capacity(total);
+    buf.clear();
+    buf.reserve(total);
     for (i, (rm, size)) in req.resource_metrics.iter().zip(&sizes).enumerate() {
-        write_resource(rm, size, if i == 0 { ours } else { &[] }, &mut buf);
+        write_resource(rm, size, if i == 0 { ours } else { &[] }, buf);
     }
     debug_assert_eq!(buf.len(), total);
-    buf
 }
 
-/// The body of one export: our scope, then the SDK's scopes, under one
-/// resource.
+/// The body of one export into `buf`: our scope, then the SDK's scopes,
+/// under one resource.
 pub(crate) fn body(
     cfg: &crate::config::Config,
     ours: super::collect::OurScope,
     sdk: Vec<ScopeMetrics>,
-) -> Vec<u8> {
-    let super::collect::OurScope { scope, attrs } = ours;
-    encode_request(&super::collect::request(cfg, scope, sdk), &attrs)
+    buf: &mut Vec<u8>,
+) {
+    let super::collect::OurScope { scope, points } = ours;
+    encode_request_into(&super::collect::request(cfg, scope, sdk), &points, buf)
 }
 
 /// Bytes of a length-delimited field of `len` bytes under `tag`.
@@ -60,8 +71,20 @@ fn framed(tag: u32, len: usize) -> usize {
 }
 
 fn open(tag: u32, len: usize, buf: &mut Vec<u8>) {
-    encode_key(tag, WireType::LengthDelimited, buf);
-    encode_varint(len as u64, buf);
+    put_varint(u64::from(tag) << 3 | WireType::LengthDelimited as u64, buf);
+    put_varint(len as u64, buf);
+}
+
+/// Appends `v` as a protobuf varint: the bytes of prost's `encode_varint`,
+/// written straight into the `Vec` (keys and lengths are mostly one byte,
+/// and prost's generic writer costs several times that).
+#[inline]
+fn put_varint(mut v: u64, buf: &mut Vec<u8>) {
+    while v >= 0x80 {
+        buf.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
 }
 
 fn string_len(tag: u32, s: &str) -> usize {
@@ -85,7 +108,7 @@ struct ResourceSize {
 }
 
 impl ResourceSize {
-    fn of(rm: &ResourceMetrics, ours: &[Vec<PointAttrs>]) -> ResourceSize {
+    fn of(rm: &ResourceMetrics, ours: &[OurPoints]) -> ResourceSize {
         let scopes: Vec<ScopeSize> = rm
             .scope_metrics
             .iter()
@@ -105,7 +128,7 @@ impl ResourceSize {
 fn write_resource(
     rm: &ResourceMetrics,
     size: &ResourceSize,
-    ours: &[Vec<PointAttrs>],
+    ours: &[OurPoints],
     buf: &mut Vec<u8>,
 ) {
     open(1, size.len, buf);
@@ -124,12 +147,12 @@ struct ScopeSize {
 }
 
 impl ScopeSize {
-    fn of(sm: &ScopeMetrics, ours: &[Vec<PointAttrs>]) -> ScopeSize {
+    fn of(sm: &ScopeMetrics, ours: &[OurPoints]) -> ScopeSize {
         let metrics: Vec<MetricSize> = sm
             .metrics
             .iter()
             .enumerate()
-            .map(|(i, m)| MetricSize::of(m, ours.get(i).map_or(&[][..], |a| &a[..])))
+            .map(|(i, m)| MetricSize::of(m, ours.get(i)))
             .collect();
         let len = sm.scope.as_ref().map_or(0, |s| framed(1, s.encoded_len()))
             + metrics.iter().map(|m| framed(2, m.len)).sum::<usize>()
@@ -138,13 +161,13 @@ impl ScopeSize {
     }
 }
 
-fn write_scope(sm: &ScopeMetrics, size: &ScopeSize, ours: &[Vec<PointAttrs>], buf: &mut Vec<u8>) {
+fn write_scope(sm: &ScopeMetrics, size: &ScopeSize, ours: &[OurPoints], buf: &mut Vec<u8>) {
     open(2, size.len, buf);
     if let Some(s) = &sm.scope {
         prost::encoding::message::encode(1, s, buf);
     }
     for (i, (m, s)) in sm.metrics.iter().zip(&size.metrics).enumerate() {
-        write_metric(m, s, ours.get(i).map_or(&[][..], |a| &a[..]), buf);
+        write_metric(m, s, ours.get(i), buf);
     }
     write_string(3, &sm.schema_url, buf);
 }
@@ -156,14 +179,9 @@ struct MetricSize {
     points: Vec<usize>,
 }
 
-/// The lengths of `points`, each with its attributes kept aside
-/// (`attrs[p]` for point `p`, as field `tag`).
-fn point_lens<M: Message>(points: &[M], attrs: &[PointAttrs], tag: u32) -> Vec<usize> {
-    points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| p.encoded_len() + attrs.get(i).map_or(0, |a| attrs_len(tag, a)))
-        .collect()
+/// The lengths of `points`.
+fn point_lens<M: Message>(points: &[M]) -> Vec<usize> {
+    points.iter().map(Message::encoded_len).collect()
 }
 
 fn temporality_len(t: i32) -> usize {
@@ -176,34 +194,32 @@ fn temporality_len(t: i32) -> usize {
 
 /// The data container's points' lengths, and the length of its fields
 /// other than the points.
-fn data_parts(data: &Data, attrs: &[PointAttrs]) -> (Vec<usize>, usize) {
-    let t = attrs_tag(data);
+fn data_parts(data: &Data) -> (Vec<usize>, usize) {
     match data {
-        Data::Gauge(g) => (point_lens(&g.data_points, attrs, t), 0),
+        Data::Gauge(g) => (point_lens(&g.data_points), 0),
         Data::Sum(s) => (
-            point_lens(&s.data_points, attrs, t),
+            point_lens(&s.data_points),
             temporality_len(s.aggregation_temporality)
                 + if s.is_monotonic { key_len(3) + 1 } else { 0 },
         ),
         Data::Histogram(h) => (
-            point_lens(&h.data_points, attrs, t),
+            point_lens(&h.data_points),
             temporality_len(h.aggregation_temporality),
         ),
         Data::ExponentialHistogram(h) => (
-            point_lens(&h.data_points, attrs, t),
+            point_lens(&h.data_points),
             temporality_len(h.aggregation_temporality),
         ),
-        Data::Summary(s) => (point_lens(&s.data_points, attrs, t), 0),
+        Data::Summary(s) => (point_lens(&s.data_points), 0),
     }
 }
 
 /// The field number of a data point's attributes.
-fn attrs_tag(data: &Data) -> u32 {
-    match data {
-        Data::Gauge(_) | Data::Sum(_) => 7,
-        Data::Histogram(_) => 9,
-        Data::ExponentialHistogram(_) => 1,
-        Data::Summary(_) => 7,
+fn attrs_tag(shape: Shape) -> u32 {
+    match shape {
+        Shape::Sum(_) | Shape::Gauge => 7,
+        Shape::Histogram(_) => 9,
+        Shape::Exponential => 1,
     }
 }
 
@@ -243,17 +259,30 @@ fn series_kv_len(kv: &KeyValue) -> usize {
     kv_len(kv.key.as_str(), any)
 }
 
+/// Bytes of a series' attributes (the live constants, then its own) as a
+/// repeated field numbered below 16 (a one-byte key: the data points'
+/// attribute fields are 1, 7 and 9). Computed by the collector while it
+/// visits the series, so that sizing the request reads no attribute again.
+pub(crate) fn series_attrs_len(
+    consts: &'static [(&'static str, &'static str)],
+    attrs: &'static [KeyValue],
+) -> usize {
+    const TAG: u32 = 1;
+    PointAttrs::live_consts(consts, attrs)
+        .map(|(k, v)| framed(TAG, kv_len(k, framed(1, v.len()))))
+        .sum::<usize>()
+        + attrs
+            .iter()
+            .map(|kv| framed(TAG, series_kv_len(kv)))
+            .sum::<usize>()
+}
+
 /// Bytes of a point's attributes as repeated field `tag`.
 fn attrs_len(tag: u32, a: &PointAttrs) -> usize {
     match a {
-        PointAttrs::Series(consts, attrs) => {
-            PointAttrs::live_consts(consts, attrs)
-                .map(|(k, v)| framed(tag, kv_len(k, framed(1, v.len()))))
-                .sum::<usize>()
-                + attrs
-                    .iter()
-                    .map(|kv| framed(tag, series_kv_len(kv)))
-                    .sum::<usize>()
+        PointAttrs::Series(_, _, len) => {
+            debug_assert!(tag < 16, "a one-byte key");
+            *len
         }
         PointAttrs::Pb(pb) => prost::encoding::message::encoded_len_repeated(tag, pb),
     }
@@ -261,7 +290,7 @@ fn attrs_len(tag: u32, a: &PointAttrs) -> usize {
 
 fn write_attrs(tag: u32, a: &PointAttrs, buf: &mut Vec<u8>) {
     match a {
-        PointAttrs::Series(consts, attrs) => {
+        PointAttrs::Series(consts, attrs, _) => {
             for (k, v) in PointAttrs::live_consts(consts, attrs) {
                 let any = framed(1, v.len());
                 open(tag, kv_len(k, any), buf);
@@ -283,11 +312,14 @@ fn write_attrs(tag: u32, a: &PointAttrs, buf: &mut Vec<u8>) {
 }
 
 impl MetricSize {
-    fn of(m: &Metric, attrs: &[PointAttrs]) -> MetricSize {
+    fn of(m: &Metric, ours: Option<&OurPoints>) -> MetricSize {
         let (data, points) = match &m.data {
             Some(d) => {
-                let (points, rest) = data_parts(d, attrs);
-                let len = points.iter().map(|&p| framed(1, p)).sum::<usize>() + rest;
+                let (points, rest) = data_parts(d);
+                let ours = ours.map_or(0, |o| {
+                    (0..o.len()).map(|p| framed(1, our_point_len(o, p))).sum()
+                });
+                let len = points.iter().map(|&p| framed(1, p)).sum::<usize>() + ours + rest;
                 (Some((data_tag(d), len)), points)
             }
             None => (None, Vec::new()),
@@ -305,6 +337,112 @@ impl MetricSize {
     }
 }
 
+/// Bytes of a `fixed64` or `double` field numbered below 16 (a one-byte
+/// key), left out when zero as proto3 does.
+fn fixed_len(v: u64) -> usize {
+    if v == 0 {
+        0
+    } else {
+        9
+    }
+}
+
+/// Bytes of a packed repeated field of `n` eight-byte values.
+fn packed_len(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        1 + encoded_len_varint(8 * n as u64) + 8 * n
+    }
+}
+
+/// Length of our point `p` (unframed): the bytes prost would write for
+/// the message [`OurScope::into_proto`](super::collect::OurScope::into_proto) builds.
+fn our_point_len(o: &OurPoints, p: usize) -> usize {
+    let attrs = attrs_len(attrs_tag(o.shape), &o.attrs[p]);
+    let times = fixed_len(o.start(p)) + fixed_len(o.now);
+    match o.shape {
+        // The value is a oneof: written even when zero.
+        Shape::Sum(_) | Shape::Gauge => times + 9 + attrs,
+        Shape::Histogram(bounds) => {
+            let nb = bounds.len() + 1;
+            let count: u64 = o.raw(p)[..nb].iter().sum();
+            // The sum is an optional field: written when set, as here.
+            times + fixed_len(count) + 9 + packed_len(nb) + packed_len(bounds.len()) + attrs
+        }
+        Shape::Exponential => o.exponential(p).encoded_len() + attrs,
+    }
+}
+
+/// A one-byte key, then `v` as eight little-endian bytes.
+fn put_fixed(key: u8, v: u64, buf: &mut Vec<u8>) {
+    buf.push(key);
+    buf.extend_from_slice(&v.to_le_bytes());
+}
+
+/// Writes our points, each framed as field 1 of the data container, with
+/// the fields in prost's order (by number: the attributes last, but first
+/// in an exponential point, where they are field 1).
+fn write_our_points(o: &OurPoints, buf: &mut Vec<u8>) {
+    const FIXED64: u8 = WireType::SixtyFourBit as u8;
+    const PACKED: u8 = WireType::LengthDelimited as u8;
+    let tag = attrs_tag(o.shape);
+    for p in 0..o.len() {
+        open(1, our_point_len(o, p), buf);
+        let (start, now) = (o.start(p), o.now);
+        let times = |buf: &mut Vec<u8>| {
+            if start != 0 {
+                put_fixed(2 << 3 | FIXED64, start, buf);
+            }
+            if now != 0 {
+                put_fixed(3 << 3 | FIXED64, now, buf);
+            }
+        };
+        match o.shape {
+            Shape::Sum(_) | Shape::Gauge => {
+                times(buf);
+                match o.number(p) {
+                    number_data_point::Value::AsDouble(d) => {
+                        put_fixed(4 << 3 | FIXED64, d.to_bits(), buf)
+                    }
+                    number_data_point::Value::AsInt(i) => {
+                        put_fixed(6 << 3 | FIXED64, i as u64, buf)
+                    }
+                }
+                write_attrs(tag, &o.attrs[p], buf);
+            }
+            Shape::Histogram(bounds) => {
+                let raw = o.raw(p);
+                let nb = bounds.len() + 1;
+                times(buf);
+                let count: u64 = raw[..nb].iter().sum();
+                if count != 0 {
+                    put_fixed(4 << 3 | FIXED64, count, buf);
+                }
+                put_fixed(5 << 3 | FIXED64, raw[nb], buf);
+                // `nb` is at least 1; the bounds may be none.
+                buf.push(6 << 3 | PACKED);
+                put_varint(8 * nb as u64, buf);
+                for w in &raw[..nb] {
+                    buf.extend_from_slice(&w.to_le_bytes());
+                }
+                if !bounds.is_empty() {
+                    buf.push(7 << 3 | PACKED);
+                    put_varint(8 * bounds.len() as u64, buf);
+                    for b in bounds {
+                        buf.extend_from_slice(&b.to_bits().to_le_bytes());
+                    }
+                }
+                write_attrs(tag, &o.attrs[p], buf);
+            }
+            Shape::Exponential => {
+                write_attrs(tag, &o.attrs[p], buf);
+                o.exponential(p).encode_raw(buf);
+            }
+        }
+    }
+}
+
 fn data_tag(d: &Data) -> u32 {
     match d {
         Data::Gauge(_) => 5,
@@ -315,30 +453,11 @@ fn data_tag(d: &Data) -> u32 {
     }
 }
 
-/// Writes each point with its attributes (kept aside): first for
-/// exponential histograms (field 1), last for the others, which is their
-/// field-order place when the higher-numbered fields are unset.
-fn write_points<M: Message>(
-    points: &[M],
-    lens: &[usize],
-    attrs: &[PointAttrs],
-    tag: u32,
-    buf: &mut Vec<u8>,
-) {
-    for (i, (p, &len)) in points.iter().zip(lens).enumerate() {
+/// Writes each point, framed as field 1 of its container.
+fn write_points<M: Message>(points: &[M], lens: &[usize], buf: &mut Vec<u8>) {
+    for (p, &len) in points.iter().zip(lens) {
         open(1, len, buf);
-        let a = attrs.get(i);
-        if tag == 1 {
-            if let Some(a) = a {
-                write_attrs(tag, a, buf);
-            }
-        }
         p.encode_raw(buf);
-        if tag != 1 {
-            if let Some(a) = a {
-                write_attrs(tag, a, buf);
-            }
-        }
     }
 }
 
@@ -348,32 +467,36 @@ fn write_temporality(t: i32, buf: &mut Vec<u8>) {
     }
 }
 
-fn write_metric(m: &Metric, size: &MetricSize, attrs: &[PointAttrs], buf: &mut Vec<u8>) {
+fn write_metric(m: &Metric, size: &MetricSize, ours: Option<&OurPoints>, buf: &mut Vec<u8>) {
     open(2, size.len, buf);
     write_string(1, &m.name, buf);
     write_string(2, &m.description, buf);
     write_string(3, &m.unit, buf);
     if let Some(d) = &m.data {
         open(data_tag(d), size.data, buf);
-        let t = attrs_tag(d);
+        // The points are field 1 of every container: ours first, then any
+        // the message holds (ours were collected into containers without).
+        if let Some(o) = ours {
+            write_our_points(o, buf);
+        }
         match d {
-            Data::Gauge(g) => write_points(&g.data_points, &size.points, attrs, t, buf),
+            Data::Gauge(g) => write_points(&g.data_points, &size.points, buf),
             Data::Sum(s) => {
-                write_points(&s.data_points, &size.points, attrs, t, buf);
+                write_points(&s.data_points, &size.points, buf);
                 write_temporality(s.aggregation_temporality, buf);
                 if s.is_monotonic {
                     prost::encoding::bool::encode(3, &s.is_monotonic, buf);
                 }
             }
             Data::Histogram(h) => {
-                write_points(&h.data_points, &size.points, attrs, t, buf);
+                write_points(&h.data_points, &size.points, buf);
                 write_temporality(h.aggregation_temporality, buf);
             }
             Data::ExponentialHistogram(h) => {
-                write_points(&h.data_points, &size.points, attrs, t, buf);
+                write_points(&h.data_points, &size.points, buf);
                 write_temporality(h.aggregation_temporality, buf);
             }
-            Data::Summary(s) => write_points(&s.data_points, &size.points, attrs, t, buf),
+            Data::Summary(s) => write_points(&s.data_points, &size.points, buf),
         }
     }
     prost::encoding::message::encode_repeated(12, &m.metadata, buf);
@@ -519,10 +642,11 @@ mod tests {
         assert_eq!(encode_request(&empty, &[]), empty.encode_to_vec());
     }
 
-    /// Attributes written straight from the series are the bytes prost
-    /// writes for the same attributes as messages, in every point kind.
+    /// Points written straight from the collected words, with attributes
+    /// straight from the series, are the bytes prost writes for the same
+    /// points as messages, in every point kind.
     #[test]
-    fn attributes_from_series_are_prosts_bytes() {
+    fn points_written_directly_are_prosts_bytes() {
         use super::super::collect::OurScope;
         use opentelemetry::Array;
         let leak = |v: Vec<opentelemetry::KeyValue>| -> &'static [opentelemetry::KeyValue] {
@@ -541,76 +665,104 @@ mod tests {
         let consts: &'static [(&'static str, &'static str)] = &[("region", "eu"), ("tier", "gold")];
         let attrs = || {
             vec![
-                PointAttrs::Series(consts, series),
-                PointAttrs::Series(&[], &[]),
-                PointAttrs::Series(consts, &[]),
+                PointAttrs::series(consts, series),
+                PointAttrs::series(&[], &[]),
+                PointAttrs::series(consts, &[]),
                 PointAttrs::Pb(vec![kv("a", "b")]),
             ]
         };
-        let points = |n: usize| (0..n).map(|i| number(i as i64, 0)).collect::<Vec<_>>();
-        let metrics = vec![
-            Metric {
-                name: "s".into(),
-                data: Some(Data::Sum(Sum {
-                    data_points: points(4),
-                    aggregation_temporality: 2,
-                    is_monotonic: true,
-                })),
-                ..Default::default()
-            },
-            Metric {
-                name: "g".into(),
-                data: Some(Data::Gauge(Gauge {
-                    data_points: points(4),
-                })),
-                ..Default::default()
-            },
-            Metric {
-                name: "h".into(),
-                data: Some(Data::Histogram(Histogram {
-                    data_points: (0..4)
-                        .map(|_| HistogramDataPoint {
-                            count: 1,
-                            sum: Some(0.5),
-                            bucket_counts: vec![1, 0],
-                            explicit_bounds: vec![1.0],
-                            ..Default::default()
-                        })
-                        .collect(),
-                    aggregation_temporality: 2,
-                })),
-                ..Default::default()
-            },
-            Metric {
-                name: "e".into(),
-                data: Some(Data::ExponentialHistogram(ExponentialHistogram {
-                    data_points: (0..4)
-                        .map(|_| ExponentialHistogramDataPoint {
-                            count: 1,
-                            scale: 3,
-                            ..Default::default()
-                        })
-                        .collect(),
-                    aggregation_temporality: 2,
-                })),
-                ..Default::default()
-            },
+        use super::super::collect::OurPoints;
+        use crate::registry::InstrumentKind;
+        // Four points per metric, their attributes as above; words and
+        // start times with zeros (fields left out) and large values.
+        let ours = |shape: Shape, stride: usize, words: Vec<u64>| OurPoints {
+            shape,
+            now: 1_700_000_000_000_000_000,
+            stride,
+            attrs: attrs(),
+            starts: vec![0, 1, 1 << 40, 5],
+            words,
+        };
+        let exp_words = |p: u64| {
+            let mut w = vec![0u64; crate::storage::exponential::WORDS];
+            w[crate::storage::exponential::POSITIVE + 3] = p;
+            w[crate::storage::exponential::SUM] = 2.5f64.to_bits();
+            w
+        };
+        let bounds: &'static [f64] = &[0.5, 1.0];
+        let points = vec![
+            ours(
+                Shape::Sum(InstrumentKind::Counter),
+                1,
+                vec![0, 7, u64::MAX, 1 << 63],
+            ),
+            ours(
+                Shape::Sum(InstrumentKind::UpDownCounter),
+                1,
+                vec![0, (-3i64) as u64, 9, 1],
+            ),
+            ours(
+                Shape::Gauge,
+                1,
+                vec![0, 2.5f64.to_bits(), (-1.0f64).to_bits(), 7],
+            ),
+            ours(
+                Shape::Histogram(bounds),
+                4,
+                [
+                    [0, 0, 0, 0],
+                    [1, 0, 2, 1.5f64.to_bits()],
+                    [0, 5, 0, 0],
+                    [3, 3, 3, 9],
+                ]
+                .concat(),
+            ),
+            ours(Shape::Histogram(&[]), 2, vec![0, 0, 4, 1, 0, 0, 1, 0]),
+            ours(
+                Shape::Exponential,
+                crate::storage::exponential::WORDS,
+                [exp_words(0), exp_words(1), exp_words(2), exp_words(3)].concat(),
+            ),
         ];
+        let container = |o: &OurPoints| match o.shape {
+            Shape::Sum(k) => Data::Sum(Sum {
+                data_points: Vec::new(),
+                aggregation_temporality: 2,
+                is_monotonic: k == InstrumentKind::Counter,
+            }),
+            Shape::Gauge => Data::Gauge(Gauge {
+                data_points: Vec::new(),
+            }),
+            Shape::Histogram(_) => Data::Histogram(Histogram {
+                data_points: Vec::new(),
+                aggregation_temporality: 1,
+            }),
+            Shape::Exponential => Data::ExponentialHistogram(ExponentialHistogram {
+                data_points: Vec::new(),
+                aggregation_temporality: 2,
+            }),
+        };
+        let metrics = points
+            .iter()
+            .enumerate()
+            .map(|(i, o)| Metric {
+                name: format!("m{i}"),
+                data: Some(container(o)),
+                ..Default::default()
+            })
+            .collect();
         let scope = ScopeMetrics {
             metrics,
             ..Default::default()
         };
-        let ours = OurScope {
-            scope: scope.clone(),
-            attrs: (0..4).map(|_| attrs()).collect(),
-        };
         let direct = ExportMetricsServiceRequest {
             resource_metrics: vec![ResourceMetrics {
-                scope_metrics: vec![scope],
+                scope_metrics: vec![scope.clone()],
                 ..Default::default()
             }],
         };
-        let got = encode_request(&direct, &ours.attrs);
+        let got = encode_request(&direct, &points);
+        let ours = OurScope { scope, points };
         let filled = ExportMetricsServiceRequest {
             resource_metrics: vec![ResourceMetrics {
                 scope_metrics: vec![ours.into_proto()],

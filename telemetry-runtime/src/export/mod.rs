@@ -314,8 +314,9 @@ impl Pipeline {
             }
             Err(_) => Vec::new(),
         };
-        let body = encode::body(&self.config, ours, sdk);
-        let r = transport.send(&body, deadline);
+        let mut body = collector.take_body();
+        encode::body(&self.config, ours, sdk, &mut body);
+        let r = transport.send(collector.keep_body(body), deadline);
         if r.is_ok() {
             collector.acknowledge();
         }

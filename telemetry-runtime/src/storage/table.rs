@@ -469,22 +469,22 @@ impl Table {
     /// Every series that holds data, the unlabelled one last (when it was
     /// touched or when nothing else exists).
     pub(crate) fn for_each<'a>(&'a self, mut f: impl FnMut(&'a Series)) {
-        let mut any = false;
         let slots = self.slots.get().map_or(&[][..], |s| &s.series[..]);
-        for (i, slot) in slots.iter().enumerate() {
-            // Series sit in their own allocations, in hash order: fetch the
-            // headers a few slots ahead and their attributes a few less, so
-            // that the walk does not wait on memory at every series.
-            if let Some(ahead) = slots.get(i + 8).and_then(Slot::get) {
-                prefetch(ahead);
+        // Series sit in their own allocations, in hash order, the table at
+        // most half full: list them first (one sequential pass over the
+        // slots), then fetch the headers a few series ahead and their
+        // attributes a few less, so that the walk does not wait on memory
+        // at every series.
+        let listed: Vec<&'a Series> = slots.iter().filter_map(Slot::get).collect();
+        let mut any = !listed.is_empty();
+        for (i, s) in listed.iter().enumerate() {
+            if let Some(ahead) = listed.get(i + 8) {
+                prefetch(*ahead);
             }
-            if let Some(ahead) = slots.get(i + 4).and_then(Slot::get) {
+            if let Some(ahead) = listed.get(i + 4) {
                 prefetch(ahead.attrs.as_ptr());
             }
-            if let Some(s) = slot.get() {
-                any = true;
-                f(s);
-            }
+            f(s);
         }
         if let Some(s) = self.overflow.get() {
             any = true;
