@@ -1,11 +1,14 @@
-//! Atomic cells, striped per thread, packed in per-stripe arenas.
+//! Atomic cells, striped per thread, in one arena of chunks.
 //!
-//! Each thread writes one *stripe*. A stripe is an arena of its own: a
-//! series owns the same word range in every stripe arena, so two threads
-//! adding to one series write different arenas (different cache lines,
-//! no ping-pong), while the words of different series sit side by side
-//! in each arena (8 bytes per stripe for a counter series, not a padded
-//! cache line). The exporter sums a series' words over the stripes.
+//! Each thread writes one *stripe*. A chunk of the arena holds every
+//! stripe's copy of the same word range, stripe after stripe, so a series
+//! keeps one pointer (its words in stripe 0) and finds the calling
+//! thread's copy at a fixed distance from it: a shift and an add, no load.
+//! Two threads adding to one series write words 64 KiB apart (different
+//! cache lines, no ping-pong), while the words of different series sit
+//! side by side within a stripe (8 bytes per stripe for a counter series,
+//! not a padded cache line). The exporter sums a series' words over the
+//! stripes.
 //!
 //! Stripe 0 is shared and written with atomic read-modify-writes; every
 //! other stripe is owned by one live thread at a time, which writes it
