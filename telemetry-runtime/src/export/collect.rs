@@ -452,43 +452,45 @@ impl OurPoints {
         }
     }
 
-    fn numbers(mut self) -> Vec<NumberDataPoint> {
+    /// Every point as a message: `point` builds point `p` from its index
+    /// and its attributes as messages.
+    fn build<P>(mut self, point: impl Fn(&OurPoints, usize, Vec<PbKeyValue>) -> P) -> Vec<P> {
         std::mem::take(&mut self.attrs)
             .into_iter()
             .enumerate()
-            .map(|(p, a)| NumberDataPoint {
-                attributes: a.into_pb(),
-                start_time_unix_nano: self.start(p),
-                time_unix_nano: self.now,
-                value: Some(self.number(p)),
-                ..Default::default()
-            })
+            .map(|(p, a)| point(&self, p, a.into_pb()))
             .collect()
     }
 
-    fn histograms(mut self) -> Vec<HistogramDataPoint> {
+    fn numbers(self) -> Vec<NumberDataPoint> {
+        self.build(|o, p, attributes| NumberDataPoint {
+            attributes,
+            start_time_unix_nano: o.start(p),
+            time_unix_nano: o.now,
+            value: Some(o.number(p)),
+            ..Default::default()
+        })
+    }
+
+    fn histograms(self) -> Vec<HistogramDataPoint> {
         let bounds = match self.shape {
             Shape::Histogram(b) => b,
             _ => &[],
         };
         let nb = bounds.len() + 1;
-        std::mem::take(&mut self.attrs)
-            .into_iter()
-            .enumerate()
-            .map(|(p, a)| {
-                let raw = self.raw(p);
-                HistogramDataPoint {
-                    attributes: a.into_pb(),
-                    start_time_unix_nano: self.start(p),
-                    time_unix_nano: self.now,
-                    count: raw[..nb].iter().sum(),
-                    sum: Some(f64::from_bits(raw[nb])),
-                    bucket_counts: raw[..nb].to_vec(),
-                    explicit_bounds: bounds.to_vec(),
-                    ..Default::default()
-                }
-            })
-            .collect()
+        self.build(|o, p, attributes| {
+            let raw = o.raw(p);
+            HistogramDataPoint {
+                attributes,
+                start_time_unix_nano: o.start(p),
+                time_unix_nano: o.now,
+                count: raw[..nb].iter().sum(),
+                sum: Some(f64::from_bits(raw[nb])),
+                bucket_counts: raw[..nb].to_vec(),
+                explicit_bounds: bounds.to_vec(),
+                ..Default::default()
+            }
+        })
     }
 
     /// Point `p` of an exponential histogram, without its attributes.
@@ -496,15 +498,11 @@ impl OurPoints {
         exponential_point(self.raw(p), self.start(p), self.now)
     }
 
-    fn exponentials(mut self) -> Vec<ExponentialHistogramDataPoint> {
-        std::mem::take(&mut self.attrs)
-            .into_iter()
-            .enumerate()
-            .map(|(p, a)| ExponentialHistogramDataPoint {
-                attributes: a.into_pb(),
-                ..self.exponential(p)
-            })
-            .collect()
+    fn exponentials(self) -> Vec<ExponentialHistogramDataPoint> {
+        self.build(|o, p, attributes| ExponentialHistogramDataPoint {
+            attributes,
+            ..o.exponential(p)
+        })
     }
 }
 

@@ -4,12 +4,13 @@
 //! it by walking the message: a data point sits seven levels deep in a
 //! request, so its attributes were measured seven times per export. Here
 //! the levels down to the metrics' data containers are written by hand,
-//! each data point is measured once, and `prost` encodes only the points
-//! themselves. Our own points' attributes are written here too, straight
-//! from the series (no message is built for them), in the place `prost`
-//! gives them as long as the fields numbered after them are unset (flags,
-//! min, max, exemplars: `collect.rs` sets none). The bytes are then
-//! exactly `prost`'s for the same messages (tests check it).
+//! with each level's length computed once. Our own points are written by
+//! hand too, straight from the collector's flat words ([`OurPoints`]: no
+//! message is built for them), field by field in `prost`'s order (by
+//! field number), with their attributes straight from the series; only
+//! an exponential point goes through a `prost` message. The SDK's points
+//! are `prost`'s. The bytes are exactly `prost`'s for the same messages
+//! (tests check it, for every point kind).
 
 use super::collect::{any_value, OurPoints, PointAttrs, Shape};
 use opentelemetry::{KeyValue, Value};

@@ -266,8 +266,8 @@ pub(crate) fn record_histogram(series: &Series, table: &Table, value: f64, meta:
         None => bounds.partition_point(|b| *b < value),
     };
     let (block, stripe) = series.cells.local_block();
-    // The block is the buckets then the sum (or the one-word sink, which
-    // then records nothing); `i <= bounds.len()` indexes the buckets.
+    // The block is the buckets then the sum; `i <= bounds.len()` indexes
+    // the buckets.
     if let [counts @ .., sum] = block {
         if let Some(bucket) = counts.get(i) {
             stripe.add(bucket, 1);

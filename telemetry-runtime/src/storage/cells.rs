@@ -284,9 +284,11 @@ impl Striped {
     /// Stripe `stripe`'s copy of the words; `stripe` below `stripe_count()`.
     #[inline(always)]
     fn copy(&self, stripe: usize) -> &'static [AtomicU64] {
-        // SAFETY: the series' `words` words in stripe `stripe` of its chunk
-        // (the sink when `single`, read only at stripe 0), which lives as
-        // long as the program; callers keep `stripe < stripe_count()`.
+        // SAFETY: the series' `words` words in stripe `stripe` of its chunk,
+        // or in the sink (which has one stripe; a sink series is `single`,
+        // so it is read at stripe 0 only). Both live as long as the
+        // program; callers keep `stripe < stripe_count()`, and 0 when
+        // `single`.
         unsafe {
             std::slice::from_raw_parts(
                 self.first.add(stripe * CHUNK_WORDS),
@@ -469,7 +471,9 @@ mod tests {
     #[test]
     fn blocks_do_not_overlap_or_straddle_chunks() {
         let a = Striped::new(5, 2);
-        let b = Striped::new(CHUNK_WORDS - 1, 2);
+        // A whole chunk's worth starts a chunk, whatever other tests
+        // reserved meanwhile.
+        let b = Striped::new(CHUNK_WORDS, 2);
         let c = Striped::new(1, 1);
         a.at(0, 4).store(7, Relaxed);
         b.at(0, 0).store(9, Relaxed);
