@@ -144,8 +144,6 @@ impl __Exporter {
     /// Collects and encodes one export; the body it would send.
     pub fn export(&mut self) -> &[u8] {
         let scope = self.collector.collect(&self.cfg, &build_catalog());
-        let mut body = self.collector.take_body();
-        crate::export::encode::body(&self.cfg, scope, Vec::new(), &mut body);
-        self.collector.keep_body(body)
+        self.collector.encode(&self.cfg, scope, Vec::new())
     }
 }

@@ -74,14 +74,10 @@ impl Collector {
         }
     }
 
-    /// The body buffer, to encode an export into.
-    pub(crate) fn take_body(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.body)
-    }
-
-    /// Keeps `body` for the next export; the body, to send.
-    pub(crate) fn keep_body(&mut self, body: Vec<u8>) -> &[u8] {
-        self.body = body;
+    /// Encodes one export's body, `ours` then the SDK's scopes, into the
+    /// buffer kept from the last export; the body, to send.
+    pub(crate) fn encode(&mut self, cfg: &Config, ours: OurScope, sdk: Vec<ScopeMetrics>) -> &[u8] {
+        super::encode::body(cfg, ours, sdk, &mut self.body);
         &self.body
     }
 

@@ -314,9 +314,7 @@ impl Pipeline {
             }
             Err(_) => Vec::new(),
         };
-        let mut body = collector.take_body();
-        encode::body(&self.config, ours, sdk, &mut body);
-        let r = transport.send(collector.keep_body(body), deadline);
+        let r = transport.send(collector.encode(&self.config, ours, sdk), deadline);
         if r.is_ok() {
             collector.acknowledge();
         }
