@@ -1,15 +1,20 @@
 //! `declare_static_*!`: parse, validate, expand.
 //!
 //! Input (from the runtime's `macro_rules!` wrappers):
-//! `$crate; Kind; #[attrs] vis NAME, "name", key = value, ...`
+//! `$crate; Kind; #[attrs] vis NAME, name, [unit or callback,] key = value, ...`
+//!
+//! The name is any constant `&'static str` expression. A literal, or a
+//! `concat!` of literals, is checked here with the error on its token;
+//! anything else is checked by a constant the expansion evaluates, so an
+//! invalid name is still a compile error (from const evaluation).
 
-use crate::names::{check_buckets, check_name_for, Kind};
+use crate::names::{check_buckets, check_declared, check_otel_name, strict_by_default, Kind};
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Token, Visibility};
+use syn::{Attribute, Expr, ExprLit, Ident, Lit, Token, Visibility};
 
 pub(crate) struct Declaration {
     krate: TokenStream,
@@ -17,22 +22,80 @@ pub(crate) struct Declaration {
     attrs: Vec<Attribute>,
     vis: Visibility,
     ident: Ident,
-    name: LitStr,
+    name: Name,
+    /// The timer's `TimeUnit`, or the observable gauge's callback.
+    extra: Option<Expr>,
     options: Vec<Opt>,
+}
+
+/// A declared name: known here (a literal or a `concat!` of literals), or
+/// an expression only the compiler can evaluate.
+pub(crate) enum Name {
+    Known(String, Span),
+    Expr(Expr),
+}
+
+impl Name {
+    fn parse(e: Expr) -> Name {
+        match known_str(&e) {
+            Some(s) => Name::Known(s, e.span()),
+            None => Name::Expr(e),
+        }
+    }
+
+    fn span(&self) -> Span {
+        match self {
+            Name::Known(_, s) => *s,
+            Name::Expr(e) => e.span(),
+        }
+    }
+}
+
+/// The value of a string literal, or of `concat!` over literals.
+fn known_str(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.value()),
+        Expr::Macro(m) if m.mac.path.segments.last()?.ident == "concat" => {
+            let parts = m
+                .mac
+                .parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+                .ok()?;
+            let mut out = String::new();
+            for p in &parts {
+                match p {
+                    Expr::Lit(ExprLit { lit, .. }) => match lit {
+                        Lit::Str(s) => out.push_str(&s.value()),
+                        Lit::Char(c) => out.push(c.value()),
+                        Lit::Int(i) if i.suffix().is_empty() => out.push_str(i.base10_digits()),
+                        Lit::Bool(b) => out.push_str(if b.value { "true" } else { "false" }),
+                        _ => return None,
+                    },
+                    _ => known_str(p).map(|s| out.push_str(&s))?,
+                }
+            }
+            Some(out)
+        }
+        _ => None,
+    }
 }
 
 struct Opt {
     key: Ident,
-    value: Expr,
+    /// `None` for a bare flag (`strict`).
+    value: Option<Expr>,
 }
 
 impl Parse for Opt {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let key: Ident = input.parse()?;
-        input.parse::<Token![=]>()?;
+        if input.parse::<Option<Token![=]>>()?.is_none() {
+            return Ok(Opt { key, value: None });
+        }
         Ok(Opt {
             key,
-            value: input.parse()?,
+            value: Some(input.parse()?),
         })
     }
 }
@@ -51,23 +114,42 @@ impl Parse for Declaration {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
         let ident: Ident = input.parse().map_err(|e| {
-            syn::Error::new(e.span(), "expected the static's name first, as in `declare_static_counter!(REQUESTS, \"requests_total\")`")
+            syn::Error::new(e.span(), "expected the static's name first, as in `declare_static_counter!(REQUESTS, \"mailbox.posts\")`")
         })?;
         input.parse::<Token![,]>()?;
-        let name: LitStr = match input.parse::<Lit>() {
-            Ok(Lit::Str(s)) => s,
-            Ok(other) => {
+        if input.is_empty() {
+            return Err(syn::Error::new(
+                input.span(),
+                "expected the metric name after the static's, such as \"mailbox.posts\"",
+            ));
+        }
+        let name_expr: Expr = input.parse()?;
+        if let Expr::Lit(ExprLit { lit, .. }) = &name_expr {
+            if !matches!(lit, Lit::Str(_)) {
                 return Err(syn::Error::new(
-                    other.span(),
-                    "the metric name must be a string literal, such as \"requests_total\"",
-                ))
+                    lit.span(),
+                    "the metric name is a string: a literal such as \"mailbox.posts\", a \
+                     `concat!(..)` or a `const` &str",
+                ));
             }
-            Err(_) => {
-                return Err(syn::Error::new(
-                    input.span(),
-                    "the metric name must be a string literal, such as \"requests_total\"",
-                ))
+        }
+        let name = Name::parse(name_expr);
+        let extra = match kind {
+            Kind::Timer | Kind::ObservableGauge => {
+                let what = if kind == Kind::Timer {
+                    "the time unit, such as `TimeUnit::Nanos`"
+                } else {
+                    "the callback, such as `|observer| observer.observe(1.0, &[])`"
+                };
+                if input.parse::<Option<Token![,]>>()?.is_none() || input.is_empty() {
+                    return Err(syn::Error::new(
+                        input.span(),
+                        format!("expected {what} after the metric name"),
+                    ));
+                }
+                Some(input.parse::<Expr>()?)
             }
+            _ => None,
         };
         let mut options = Vec::new();
         if input.parse::<Option<Token![,]>>()?.is_some() {
@@ -81,6 +163,7 @@ impl Parse for Declaration {
             vis,
             ident,
             name,
+            extra,
             options,
         })
     }
@@ -144,15 +227,22 @@ pub(crate) fn parse_buckets(e: &Expr) -> syn::Result<Vec<f64>> {
 }
 
 impl Declaration {
-    fn shape(&self) -> syn::Result<Shape> {
+    fn shape(&self) -> syn::Result<(Shape, bool)> {
         let mut shape = Shape {
             unit: String::new(),
             description: None,
             buckets: None,
             cardinality_limit: None,
         };
+        let mut strict = strict_by_default();
         let mut seen: Vec<String> = Vec::new();
         let mut unit_span = self.name.span();
+        let allowed = match self.kind {
+            Kind::Histogram => "description, unit, buckets, cardinality_limit, strict",
+            Kind::Timer => "description, buckets, cardinality_limit",
+            Kind::ObservableGauge => "description, unit",
+            _ => "description, unit, cardinality_limit, strict",
+        };
         for opt in &self.options {
             let key = opt.key.to_string();
             if seen.contains(&key) {
@@ -162,16 +252,49 @@ impl Declaration {
                 ));
             }
             seen.push(key.clone());
-            match key.as_str() {
-                "description" => shape.description = Some(lit_str(&opt.value, "description")?),
-                "unit" => {
-                    shape.unit = lit_str(&opt.value, "unit")?;
-                    unit_span = opt.value.span();
+            let allowed_here = allowed.split(", ").any(|a| a == key);
+            let value = match (&opt.value, key.as_str()) {
+                (_, _) if !allowed_here => None,
+                (None, "strict") => None,
+                (Some(v), _) => Some(v),
+                (None, _) => {
+                    return Err(syn::Error::new(
+                        opt.key.span(),
+                        format!("`{key}` takes a value: `{key} = ..`"),
+                    ))
                 }
-                "buckets" if self.kind == Kind::Histogram => {
-                    shape.buckets = Some(parse_buckets(&opt.value)?)
+            };
+            match (key.as_str(), value) {
+                _ if !allowed_here => {
+                    return Err(syn::Error::new(
+                        opt.key.span(),
+                        format!(
+                            "unknown option `{key}` for a {}; allowed: {allowed}",
+                            self.kind.ident()
+                        ),
+                    ));
                 }
-                "cardinality_limit" => match &opt.value {
+                ("description", Some(v)) => shape.description = Some(lit_str(v, "description")?),
+                ("unit", Some(v)) => {
+                    shape.unit = lit_str(v, "unit")?;
+                    unit_span = v.span();
+                }
+                ("buckets", Some(v)) => shape.buckets = Some(parse_buckets(v)?),
+                ("strict", v) => {
+                    strict = match v {
+                        None => true,
+                        Some(Expr::Lit(ExprLit {
+                            lit: Lit::Bool(b), ..
+                        })) => b.value,
+                        Some(other) => {
+                            return Err(syn::Error::new(
+                                other.span(),
+                                "`strict` takes `true` or `false` (or stands alone for `true`)",
+                            ))
+                        }
+                    }
+                }
+                ("cardinality_limit", Some(v)) => match v {
                     Expr::Lit(ExprLit {
                         lit: Lit::Int(i), ..
                     }) => {
@@ -191,34 +314,42 @@ impl Declaration {
                         ))
                     }
                 },
-                _ => {
-                    let allowed = if self.kind == Kind::Histogram {
-                        "description, unit, buckets, cardinality_limit"
-                    } else {
-                        "description, unit, cardinality_limit"
-                    };
-                    return Err(syn::Error::new(
-                        opt.key.span(),
-                        format!(
-                            "unknown option `{key}` for a {}; allowed: {allowed}",
-                            self.kind.ident()
-                        ),
-                    ));
-                }
+                _ => unreachable!("every allowed option is matched"),
             }
         }
-        if let Err(msg) = check_name_for(&self.name.value(), self.kind, &shape.unit) {
-            let span = if msg.starts_with("unknown unit") {
-                unit_span
-            } else {
-                self.name.span()
-            };
-            return Err(syn::Error::new(span, msg));
+        let kind = match self.kind {
+            Kind::ObservableGauge => Kind::Gauge,
+            k => k,
+        };
+        match &self.name {
+            Name::Known(name, span) => {
+                if let Err(msg) = check_declared(name, kind, &shape.unit, strict) {
+                    let span = if msg.starts_with("unknown unit") || msg.starts_with("invalid unit")
+                    {
+                        unit_span
+                    } else {
+                        *span
+                    };
+                    return Err(syn::Error::new(span, msg));
+                }
+            }
+            Name::Expr(e) if strict => {
+                return Err(syn::Error::new(
+                    e.span(),
+                    "a strict name must be a string literal (or a `concat!` of literals), so \
+                     that it can be checked here",
+                ));
+            }
+            Name::Expr(_) => {
+                if let Err(msg) = crate::names::check_otel_unit(&shape.unit) {
+                    return Err(syn::Error::new(unit_span, msg));
+                }
+            }
         }
         if shape.description.is_none() {
             shape.description = doc_string(&self.attrs);
         }
-        Ok(shape)
+        Ok((shape, strict))
     }
 }
 
@@ -250,7 +381,8 @@ pub(crate) fn buckets_tokens(
     buckets: &Option<Vec<f64>>,
 ) -> TokenStream {
     match (kind, buckets) {
-        (Kind::Histogram, Some(b)) => quote!(&[#(#b),*]),
+        (Kind::Histogram | Kind::Timer, Some(b)) => quote!(&[#(#b),*]),
+        (Kind::Timer, None) => quote!(#krate::DEFAULT_BUCKETS),
         (Kind::Histogram, None) => match unit {
             "s" => quote!(#krate::DEFAULT_SECONDS_BUCKETS),
             "ms" => quote!(#krate::DEFAULT_MILLISECONDS_BUCKETS),
@@ -264,7 +396,7 @@ pub(crate) fn buckets_tokens(
 pub(crate) fn metadata_tokens(
     krate: &TokenStream,
     kind: Kind,
-    name: &str,
+    name: &dyn ToTokens,
     shape: &Shape,
     const_attrs: TokenStream,
     zero_series: TokenStream,
@@ -287,14 +419,14 @@ pub(crate) fn metadata_tokens(
 pub(crate) fn metadata_with_keys(
     krate: &TokenStream,
     kind: Kind,
-    name: &str,
+    name: &dyn ToTokens,
     shape: &Shape,
     const_attrs: TokenStream,
     zero_series: TokenStream,
     (label_keys, label_values): (TokenStream, TokenStream),
     span: Span,
 ) -> TokenStream {
-    let kind_ident = Ident::new(kind.ident(), Span::call_site());
+    let kind_ident = Ident::new(kind.instrument_kind(), Span::call_site());
     let unit = &shape.unit;
     let description = shape.description.clone().unwrap_or_default();
     let buckets = buckets_tokens(krate, kind, unit, &shape.buckets);
@@ -338,25 +470,102 @@ pub(crate) fn register_tokens(krate: &TokenStream, target: TokenStream) -> Token
 }
 
 pub(crate) fn expand(d: Declaration) -> syn::Result<TokenStream> {
-    let shape = d.shape()?;
+    let (shape, _strict) = d.shape()?;
     let krate = &d.krate;
     let kind_ident = Ident::new(d.kind.ident(), Span::call_site());
-    let meta = metadata_tokens(
+    let Declaration {
+        attrs,
+        vis,
+        ident,
+        name,
+        extra,
+        ..
+    } = &d;
+    // Monarch's statics are `pub`; a written visibility wins.
+    let vis = match vis {
+        Visibility::Inherited => quote!(pub),
+        v => v.to_token_stream(),
+    };
+    let mut items = TokenStream::new();
+    // The name as the metadata holds it, and the unit of a timer.
+    let (name_tokens, unit_tokens): (TokenStream, Option<TokenStream>) = match (d.kind, name, extra)
+    {
+        (Kind::Timer, name, Some(unit)) => {
+            let unit_str = timer_unit(unit);
+            let unit_tokens = match unit_str {
+                Some(u) => quote!(#u),
+                None => quote_spanned!(unit.span()=> #krate::TimeUnit::as_str(#unit)),
+            };
+            let name_tokens = match (name, unit_str) {
+                (Name::Known(n, span), Some(u)) => {
+                    let full = format!("{n}.{u}");
+                    if let Err(msg) = check_otel_name(&full) {
+                        return Err(syn::Error::new(*span, msg));
+                    }
+                    quote!(#full)
+                }
+                (name, _) => {
+                    // Joined at compile time into a static buffer of its own.
+                    let buf = format_ident!("__{}_TELEMETRY_NAME", ident);
+                    let base = match name {
+                        Name::Known(n, _) => quote!(#n),
+                        Name::Expr(e) => e.to_token_stream(),
+                    };
+                    items.extend(quote_spanned! {name.span()=>
+                        #[doc(hidden)]
+                        #[allow(non_upper_case_globals)]
+                        static #buf: #krate::__private::NameBuf =
+                            #krate::__private::NameBuf::timer(#base, #unit_tokens);
+                    });
+                    quote!(#buf.as_str())
+                }
+            };
+            (name_tokens, Some(unit_tokens))
+        }
+        (_, Name::Known(n, _), _) => (quote!(#n), None),
+        (_, Name::Expr(e), _) => {
+            items.extend(quote_spanned! {e.span()=>
+                const _: () = #krate::__private::check_name(#e);
+            });
+            (e.to_token_stream(), None)
+        }
+    };
+    let mut meta = metadata_tokens(
         krate,
         d.kind,
-        &d.name.value(),
+        &name_tokens,
         &shape,
         quote!(&[]),
         quote!(&[&[]]),
-        d.ident.span(),
+        ident.span(),
     );
-    let Declaration {
-        attrs, vis, ident, ..
-    } = &d;
+    if let Some(u) = &unit_tokens {
+        meta = quote!(#krate::__private::Metadata { unit: #u, ..#meta });
+    }
+    let init = match (d.kind, extra) {
+        (Kind::Timer, _) => quote!(#krate::Timer::__new(#meta)),
+        (Kind::ObservableGauge, Some(cb)) => {
+            let cb = quote_spanned!(cb.span()=> #cb);
+            quote!(#krate::ObservableGauge::__new(#meta, #cb))
+        }
+        _ => quote!(#krate::#kind_ident::__new(#meta)),
+    };
     let register = register_tokens(krate, quote!(#ident.__instrument()));
     Ok(quote! {
+        #items
         #(#attrs)*
-        #vis static #ident: #krate::#kind_ident = #krate::#kind_ident::__new(#meta);
+        #vis static #ident: #krate::#kind_ident = #init;
         #register
     })
+}
+
+/// The unit string of a `TimeUnit::Millis`/`Micros`/`Nanos` path.
+fn timer_unit(e: &Expr) -> Option<&'static str> {
+    let Expr::Path(p) = e else { return None };
+    match p.path.segments.last()?.ident.to_string().as_str() {
+        "Millis" => Some("ms"),
+        "Micros" => Some("us"),
+        "Nanos" => Some("ns"),
+        _ => None,
+    }
 }

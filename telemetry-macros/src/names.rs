@@ -1,8 +1,11 @@
 //! Validation of metric names, units and buckets, shared by every macro.
 //!
-//! Names are checked so that what the program sends is what Prometheus
-//! stores, whichever OTLP translation strategy it runs: snake_case, the
-//! unit's word inside the name, `_total` at the end of counters.
+//! By default a name is an OpenTelemetry instrument name (`mailbox.posts`,
+//! `http.server.request.duration`), sent as declared: the backend's
+//! translation strategy decides what it stores. *Strict* names (the
+//! `strict` option, or the `strict-names` feature) are also Prometheus
+//! names that no strategy changes: snake_case, the unit's word inside the
+//! name, `_total` at the end of counters.
 
 /// Instrument kinds, as the runtime names them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -11,6 +14,10 @@ pub(crate) enum Kind {
     UpDownCounter,
     Gauge,
     Histogram,
+    /// `declare_static_timer!`: a histogram of durations.
+    Timer,
+    /// `declare_observable_gauge!`: a gauge read by a callback at export.
+    ObservableGauge,
 }
 
 impl Kind {
@@ -20,6 +27,8 @@ impl Kind {
             "UpDownCounter" => Kind::UpDownCounter,
             "Gauge" => Kind::Gauge,
             "Histogram" => Kind::Histogram,
+            "Timer" => Kind::Timer,
+            "ObservableGauge" => Kind::ObservableGauge,
             _ => return None,
         })
     }
@@ -30,7 +39,102 @@ impl Kind {
             Kind::UpDownCounter => "UpDownCounter",
             Kind::Gauge => "Gauge",
             Kind::Histogram => "Histogram",
+            Kind::Timer => "Timer",
+            Kind::ObservableGauge => "ObservableGauge",
         }
+    }
+
+    /// The runtime's `InstrumentKind` variant this kind is registered as.
+    pub(crate) fn instrument_kind(self) -> &'static str {
+        match self {
+            Kind::Timer => "Histogram",
+            Kind::ObservableGauge => "Gauge",
+            k => k.ident(),
+        }
+    }
+}
+
+/// Whether declarations are strict when they don't say: the
+/// `strict-names` feature.
+pub(crate) fn strict_by_default() -> bool {
+    cfg!(feature = "strict-names")
+}
+
+/// The longest OpenTelemetry instrument name.
+pub(crate) const MAX_NAME_LEN: usize = 255;
+
+/// Checks an OpenTelemetry instrument name: an ASCII letter, then ASCII
+/// letters, digits, `_`, `.`, `-` and `/`, at most 255 in all.
+pub(crate) fn check_otel_name(name: &str) -> Result<(), String> {
+    const RULE: &str = "an OpenTelemetry instrument name is an ASCII letter, then ASCII letters, \
+                        digits, `_`, `.`, `-` and `/`, at most 255 characters, such as \
+                        \"mailbox.posts\"";
+    let Some(first) = name.chars().next() else {
+        return Err(format!("the metric name is empty: {RULE}"));
+    };
+    if !first.is_ascii_alphabetic() {
+        return Err(format!(
+            "invalid metric name {name:?}: it starts with {first:?}; {RULE}"
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')))
+    {
+        return Err(format!(
+            "invalid metric name {name:?}: {c:?} is not allowed; {RULE}"
+        ));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(format!(
+            "invalid metric name: {} characters, more than {MAX_NAME_LEN}; {RULE}",
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an OpenTelemetry unit: printable ASCII, at most 63 characters.
+pub(crate) fn check_otel_unit(unit: &str) -> Result<(), String> {
+    if unit.len() > 63 || !unit.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(format!(
+            "invalid unit {unit:?}: an OpenTelemetry unit is printable ASCII, at most 63 \
+             characters (UCUM, such as \"s\", \"By\" or \"{{request}}\")"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an attribute (label) key given in a macro: not empty, no control
+/// characters, not starting with `__` (Prometheus reserves those names).
+pub(crate) fn check_attribute_key(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.chars().any(char::is_control) {
+        return Err(format!(
+            "invalid label key {key:?}: a key is a non-empty string without control characters, \
+             such as \"method\" or \"http.request.method\""
+        ));
+    }
+    if key.starts_with("__") {
+        return Err(format!(
+            "invalid label key {key:?}: keys starting with `__` are reserved by Prometheus"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a declared name: an OpenTelemetry name, and with `strict` also a
+/// Prometheus name that every translation strategy stores unchanged.
+pub(crate) fn check_declared(
+    name: &str,
+    kind: Kind,
+    unit: &str,
+    strict: bool,
+) -> Result<(), String> {
+    if strict {
+        check_name_for(name, kind, unit)
+    } else {
+        check_otel_name(name)?;
+        check_otel_unit(unit)
     }
 }
 
@@ -97,7 +201,8 @@ fn per_unit(u: &str) -> Option<&'static str> {
 
 pub(crate) const KNOWN_UNITS: &str = "s, ms, us, ns, min, h, d, By, KiBy, MiBy, GiBy, TiBy, KBy, MBy, GBy, TBy, m, V, A, J, W, g, Cel, Hz, %, 1, X/s, or an annotation such as {request}";
 
-/// Checks a metric name on its own: `Err` holds the message.
+/// Checks a strict (Prometheus-style) metric name on its own: `Err` holds
+/// the message.
 pub(crate) fn check_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let ok_start = chars
@@ -108,8 +213,8 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !ok_start || !ok_rest {
         return Err(format!(
-            "invalid metric name {name:?}: use snake_case ASCII (lower-case letters, digits and `_`, \
-             not starting with a digit), such as \"http_requests_total\""
+            "invalid strict metric name {name:?}: use snake_case ASCII (lower-case letters, digits \
+             and `_`, not starting with a digit), such as \"http_requests_total\""
         ));
     }
     if name.starts_with("__") {
@@ -120,7 +225,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks the name against the kind and unit.
+/// Checks a strict name against the kind and unit.
 pub(crate) fn check_name_for(name: &str, kind: Kind, unit: &str) -> Result<(), String> {
     check_name(name)?;
     let tokens: Vec<&str> = name.split('_').collect();
@@ -211,6 +316,44 @@ mod tests {
         assert!(check_name("a-b").is_err());
         assert!(check_name("").is_err());
         assert!(check_name("__x").is_err());
+    }
+
+    #[test]
+    fn otel_names() {
+        for ok in [
+            "mailbox.posts",
+            "channel.latency.us",
+            "endpoint_call_error",
+            "a-b/c_D.9",
+            "x",
+        ] {
+            assert_eq!(check_otel_name(ok), Ok(()), "{ok}");
+        }
+        assert!(check_otel_name(&"a".repeat(255)).is_ok());
+        assert!(check_otel_name(&"a".repeat(256))
+            .unwrap_err()
+            .contains("more than 255"));
+        assert!(check_otel_name("").unwrap_err().contains("empty"));
+        assert!(check_otel_name("9lives")
+            .unwrap_err()
+            .contains("starts with '9'"));
+        assert!(check_otel_name("_x")
+            .unwrap_err()
+            .contains("starts with '_'"));
+        assert!(check_otel_name("a b")
+            .unwrap_err()
+            .contains("' ' is not allowed"));
+        assert!(check_otel_name("naïve")
+            .unwrap_err()
+            .contains("'ï' is not allowed"));
+        // Strict mode is the Prometheus-style check; the default is not.
+        assert!(check_declared("mailbox.posts", Kind::Counter, "", false).is_ok());
+        assert!(check_declared("mailbox.posts", Kind::Counter, "", true).is_err());
+        assert!(check_declared("latency", Kind::Histogram, "furlongs", false).is_ok());
+        assert!(check_declared("latency", Kind::Histogram, "µs", false).is_err());
+        assert!(check_attribute_key("http.request.method").is_ok());
+        assert!(check_attribute_key("__name__").is_err());
+        assert!(check_attribute_key("").is_err());
     }
 
     #[test]

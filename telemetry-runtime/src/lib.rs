@@ -39,6 +39,7 @@ mod export;
 mod instruments;
 mod labels;
 mod metered;
+mod names;
 mod registry;
 mod snapshot;
 mod storage;
@@ -54,11 +55,14 @@ pub use describe::{MeteredFunction, MetricSummary, Query, QueryOptions, QUANTILE
 pub use export::{flush, meter, shutdown, ExportError};
 pub use instruments::{
     BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter, Counter, Gauge, Histogram,
-    UpDownCounter,
+    ObservableGauge, ObserveCallback, TimeUnit, Timer, TimerGuard, UpDownCounter,
 };
 pub use labels::{LabelSet, LabelValue, MAX_DENSE};
 pub use metered::DEFAULT_DURATION_BUCKETS;
-pub use opentelemetry::KeyValue;
+/// The OpenTelemetry API crate, re-exported as `hyperactor_telemetry` does
+/// (`telemetry_runtime::opentelemetry::metrics::Counter`).
+pub use opentelemetry;
+pub use opentelemetry::{Key, KeyValue, Value};
 pub use registry::{
     catalog, storage_stats, Catalog, Conflict, InstrumentKind, Location, Metadata, Metrics,
     StorageStats,
@@ -83,26 +87,48 @@ pub const DEFAULT_BUCKETS: &[f64] = &[
     10000.0,
 ];
 
-/// Declares a static [`Counter`]: `declare_static_counter!(NAME, "name_total")`.
+/// Declares a static [`Counter`]: `declare_static_counter!(NAME, "mailbox.posts")`.
 ///
-/// Works at module level and inside functions. Options follow the name:
-/// `description = "..."` (a `///` comment on the declaration works too),
-/// `unit = "..."`, `cardinality_limit = N`. A visibility (`pub NAME`) is
-/// allowed. The name must be a literal in Prometheus style: snake_case,
-/// ending in `_total`, containing the unit's word (`_seconds` for `s`,
-/// `_bytes` for `By`); anything else is a compile error pointing at it.
+/// Works at module level and inside functions. The static is `pub`, as
+/// in `hyperactor_telemetry`, unless a visibility is written
+/// (`pub(crate) NAME`, `pub(self) NAME`).
+///
+/// The name is an OpenTelemetry instrument name (an ASCII letter, then
+/// ASCII letters, digits, `_`, `.`, `-` and `/`, at most 255), sent as
+/// declared: the backend's translation strategy decides what it stores
+/// (Prometheus's default stores `mailbox.posts` as `mailbox_posts_total`).
+/// It is a literal, a `concat!(..)` or any constant `&'static str`; an
+/// invalid name is a compile error (at the literal, or from constant
+/// evaluation for other expressions).
+///
+/// Options follow the name: `description = "..."` (a `///` comment on the
+/// declaration works too), `unit = "..."`, `cardinality_limit = N`, and
+/// `strict`: the name must then also be a Prometheus name that every
+/// translation strategy stores unchanged (snake_case, ending in `_total`,
+/// containing the unit's word: `_seconds` for `s`, `_bytes` for `By`).
+/// The `strict-names` cargo feature makes every declaration strict.
 ///
 /// ```
-/// telemetry_runtime::declare_static_counter!(pub BYTES, "doc_sent_bytes_total", unit = "By");
+/// use telemetry_runtime::{declare_static_counter, kv_pairs};
+///
+/// declare_static_counter!(POSTS, "doc.mailbox.posts");
+/// const PREFIX_NAME: &str = "doc.channel.errors";
+/// declare_static_counter!(pub(crate) ERRORS, PREFIX_NAME);
+/// declare_static_counter!(BYTES, "doc_sent_bytes_total", unit = "By", strict);
+///
+/// POSTS.add(1, kv_pairs!("actor_id" => 7.to_string()));
 /// BYTES.add(512, &[]);
+/// // Code that names OpenTelemetry's type takes the static as it is.
+/// fn bump(c: &opentelemetry::metrics::Counter<u64>) { c.add(1, &[]); }
+/// bump(&ERRORS);
 /// ```
 #[macro_export]
 macro_rules! declare_static_counter {
     ($($tt:tt)*) => { $crate::__private::declare_static! { $crate; Counter; $($tt)* } };
 }
 
-/// Declares a static [`UpDownCounter`]; options as in
-/// [`declare_static_counter!`], without the `_total` rule.
+/// Declares a static [`UpDownCounter`]; name and options as in
+/// [`declare_static_counter!`] (strict names do not end in `_total`).
 ///
 /// ```
 /// telemetry_runtime::declare_static_up_down_counter!(CONNS, "doc_open_connections");
@@ -113,8 +139,8 @@ macro_rules! declare_static_up_down_counter {
     ($($tt:tt)*) => { $crate::__private::declare_static! { $crate; UpDownCounter; $($tt)* } };
 }
 
-/// Declares a static [`Gauge`]; options as in [`declare_static_counter!`],
-/// without the `_total` rule.
+/// Declares a static [`Gauge`]; name and options as in
+/// [`declare_static_counter!`] (strict names do not end in `_total`).
 ///
 /// ```
 /// telemetry_runtime::declare_static_gauge!(LOAD, "doc_load_ratio", unit = "1");
@@ -125,8 +151,9 @@ macro_rules! declare_static_gauge {
     ($($tt:tt)*) => { $crate::__private::declare_static! { $crate; Gauge; $($tt)* } };
 }
 
-/// Declares a static [`Histogram`]; options as in [`declare_static_counter!`]
-/// plus `buckets = [..]` (finite, strictly increasing upper bounds).
+/// Declares a static [`Histogram`]; name and options as in
+/// [`declare_static_counter!`] plus `buckets = [..]` (finite, strictly
+/// increasing upper bounds).
 /// Without `buckets`, unit `s` gets [`DEFAULT_SECONDS_BUCKETS`], `ms` gets
 /// [`DEFAULT_MILLISECONDS_BUCKETS`], anything else [`DEFAULT_BUCKETS`].
 ///
@@ -139,6 +166,63 @@ macro_rules! declare_static_gauge {
 #[macro_export]
 macro_rules! declare_static_histogram {
     ($($tt:tt)*) => { $crate::__private::declare_static! { $crate; Histogram; $($tt)* } };
+}
+
+/// Declares a static [`Timer`]: `declare_static_timer!(NAME, "name", TimeUnit::Nanos)`,
+/// as in `hyperactor_telemetry`.
+///
+/// The metric is a histogram named `"{name}.{unit}"` (`name.ms`, `.us` or
+/// `.ns`) with that unit, values in whole units and OpenTelemetry's
+/// default buckets. Options after the unit: `description = ".."`,
+/// `buckets = [..]` (in the unit), `cardinality_limit = N`. The static is
+/// `pub` unless a visibility is written.
+///
+/// ```
+/// use telemetry_runtime::{declare_static_timer, TimeUnit};
+/// declare_static_timer!(HANDLE, "doc.message_handler_duration", TimeUnit::Nanos);
+/// let _guard = HANDLE.start(&[]);
+/// assert_eq!(HANDLE.metadata().name, "doc.message_handler_duration.ns");
+/// ```
+#[macro_export]
+macro_rules! declare_static_timer {
+    ($($tt:tt)*) => { $crate::__private::declare_static! { $crate; Timer; $($tt)* } };
+}
+
+/// Declares a static [`ObservableGauge`]: an `f64` gauge whose callback
+/// reports its values at each export, on the export thread, as in
+/// `hyperactor_telemetry`:
+/// `declare_observable_gauge!(NAME, "name", |observer| { observer.observe(512.0, &[]); })`.
+///
+/// The callback captures nothing (it is a `fn`). Options after it:
+/// `description = ".."`, `unit = ".."`.
+///
+/// ```
+/// telemetry_runtime::declare_observable_gauge!(HEAP, "doc.heap.size", |observer| {
+///     observer.observe(512.0, &[]);
+/// }, unit = "By");
+/// assert_eq!(HEAP.metadata().unit, "By");
+/// ```
+#[macro_export]
+macro_rules! declare_observable_gauge {
+    ($($tt:tt)*) => { $crate::__private::declare_static! { $crate; ObservableGauge; $($tt)* } };
+}
+
+/// One attribute: `key_value!("actor.id", id)` is
+/// `KeyValue::new("actor.id", id)`, as in `hyperactor_telemetry`.
+///
+/// ```
+/// use telemetry_runtime::{key_value, kv_pairs, KeyValue};
+/// assert_eq!(key_value!("status", 200), KeyValue::new("status", 200i64));
+/// assert_eq!(kv_pairs!("a" => "x", "n" => 1), &[key_value!("a", "x"), key_value!("n", 1)]);
+/// ```
+#[macro_export]
+macro_rules! key_value {
+    ($key:expr, $value:expr $(,)?) => {
+        $crate::KeyValue::new(
+            $crate::__private::IntoAttributeKey::into_attribute_key($key),
+            $crate::IntoAttributeValue::into_attribute_value($value),
+        )
+    };
 }
 
 /// Meters a function, a method, or every method of an impl block.
@@ -255,6 +339,7 @@ pub mod __private {
         clock_ticks, Branch, CallSite, FromResidual, Guard, Probe, ProbeOther, ProbeResult,
         RESULT_VALUES, RESULT_ZERO_SERIES,
     };
+    pub use crate::names::{check_name, NameBuf};
     pub use crate::registry::{
         Instrument, MetricsGroup, Source, TELEMETRY_RUNTIME_INSTRUMENTS,
         TELEMETRY_RUNTIME_METRIC_GROUPS,

@@ -107,8 +107,9 @@ struct StripeCells {
     guess: [AtomicUsize; 2],
 }
 
-/// The explicit bucket bounds of one call site in raw clock ticks.
-struct TickBuckets {
+/// The explicit bucket bounds of one call site (or timer) in raw clock
+/// ticks.
+pub(crate) struct TickBuckets {
     /// `over[i]`: the fewest ticks whose duration in seconds exceeds bound
     /// `i`, so a duration of `d` ticks falls in bucket
     /// `#{i : over[i] <= d}`, exactly the bucket of its seconds value
@@ -128,7 +129,12 @@ struct TickBuckets {
 
 impl TickBuckets {
     fn new(bounds: &[f64], clock: &Clock) -> TickBuckets {
-        let secs = |t: u64| clock.nanos(t) as f64 * 1e-9;
+        Self::with_value(bounds, |t| clock.nanos(t) as f64 * 1e-9)
+    }
+
+    /// Bounds over `secs(ticks)`, any function of the ticks that never
+    /// decreases (a timer's whole units).
+    pub(crate) fn with_value(bounds: &[f64], secs: impl Fn(u64) -> f64) -> TickBuckets {
         let over: Box<[u64]> = bounds
             .iter()
             .map(|&b| {
@@ -165,16 +171,22 @@ impl TickBuckets {
         TickBuckets { over, start, range }
     }
 
+    /// The word of the sum, after the buckets.
+    #[inline(always)]
+    pub(crate) fn sum_word(&self) -> usize {
+        self.over.len() + 1
+    }
+
     /// The bounds of bucket `i` (an empty range when there is no such
     /// bucket).
     #[inline(always)]
-    fn range(&self, i: usize) -> [u64; 2] {
+    pub(crate) fn range(&self, i: usize) -> [u64; 2] {
         self.range.get(i).copied().unwrap_or([u64::MAX, 0])
     }
 
     /// The bucket of a duration of `d` ticks.
     #[inline(always)]
-    fn find(&self, d: u64) -> usize {
+    pub(crate) fn find(&self, d: u64) -> usize {
         if self.over.len() >= u8::MAX as usize {
             // Too many bounds for the start table: a binary search.
             return self.over.partition_point(|&o| o <= d);
@@ -371,11 +383,12 @@ pub fn clock_ticks() -> u64 {
     clock().raw()
 }
 
-/// Seconds in `ticks` of the process's clock: the sum of a metered
-/// duration histogram, at export.
-pub(crate) fn ticks_to_secs(ticks: u64) -> f64 {
+/// Units of `unit_nanos` nanoseconds in `ticks` of the process's clock:
+/// the sum of a metered duration histogram (in seconds) or of a timer, at
+/// export.
+pub(crate) fn ticks_to_unit(ticks: u64, unit_nanos: u64) -> f64 {
     match CLOCK.get() {
-        Some(c) => c.nanos(ticks) as f64 * 1e-9,
+        Some(c) => c.nanos(ticks) as f64 / unit_nanos as f64,
         // No call site was ever used, so no tick was recorded.
         None => 0.0,
     }

@@ -160,7 +160,7 @@ impl fmt::Display for Location {
 }
 
 /// Everything known at compile time about one declared metric.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Metadata {
     /// The metric's name on the wire and in Prometheus.
     pub name: &'static str,
@@ -207,6 +207,8 @@ pub enum Source {
     /// An up-down counter: entries (a counter's total) minus the count of
     /// a histogram's series (calls in flight).
     EnteredMinusCount(&'static Instrument, &'static Instrument),
+    /// A gauge whose callback reports its values at each export.
+    Observed(crate::instruments::ObserveCallback),
 }
 
 /// The untyped core of every instrument: its metadata and, from its first
@@ -215,11 +217,14 @@ pub enum Source {
 pub struct Instrument {
     pub(crate) meta: Metadata,
     pub(crate) source: Source,
-    /// A histogram whose sum word counts raw clock ticks (metered
-    /// durations: an integer add instead of a compare-and-swap loop, and
-    /// no conversion per call).
-    pub(crate) sum_ticks: bool,
-    table: OnceLock<Table>,
+    /// For a histogram whose sum word counts raw clock ticks (metered
+    /// durations and timers: an integer add instead of a compare-and-swap
+    /// loop, and no conversion per call), the nanoseconds in one unit of
+    /// the exported sum; 0 otherwise.
+    pub(crate) sum_ticks: u64,
+    /// The storage, created on first use and never freed (so that a
+    /// series found through `&self` lives as long as the program).
+    table: AtomicPtr<Table>,
     /// For dense typed label sets, series by combination index: the first
     /// slot of a leaked array of `dense_len` slots, each null until its
     /// combination is first recorded. Null until the first typed record.
@@ -238,21 +243,22 @@ impl Instrument {
         Instrument {
             meta,
             source: Source::Own,
-            sum_ticks: false,
-            table: OnceLock::new(),
+            sum_ticks: 0,
+            table: AtomicPtr::new(std::ptr::null_mut()),
             dense: AtomicPtr::new(std::ptr::null_mut()),
             dense_len: AtomicUsize::new(0),
         }
     }
 
-    /// A histogram of durations recorded in raw clock ticks.
+    /// A histogram of durations recorded in raw clock ticks, its sum
+    /// exported in seconds.
     #[doc(hidden)]
     pub const fn ticks_histogram(meta: Metadata) -> Self {
         Instrument {
             meta,
             source: Source::Own,
-            sum_ticks: true,
-            table: OnceLock::new(),
+            sum_ticks: 1_000_000_000,
+            table: AtomicPtr::new(std::ptr::null_mut()),
             dense: AtomicPtr::new(std::ptr::null_mut()),
             dense_len: AtomicUsize::new(0),
         }
@@ -263,8 +269,8 @@ impl Instrument {
         Instrument {
             meta,
             source,
-            sum_ticks: false,
-            table: OnceLock::new(),
+            sum_ticks: 0,
+            table: AtomicPtr::new(std::ptr::null_mut()),
             dense: AtomicPtr::new(std::ptr::null_mut()),
             dense_len: AtomicUsize::new(0),
         }
@@ -275,9 +281,19 @@ impl Instrument {
         &self.meta
     }
 
+    /// A histogram of durations in raw clock ticks whose sum is exported
+    /// in units of `unit_nanos` nanoseconds (a timer's `ms`, `us`, `ns`).
+    pub(crate) const fn ticks_histogram_in(meta: Metadata, unit_nanos: u64) -> Self {
+        let mut i = Self::ticks_histogram(meta);
+        i.sum_ticks = unit_nanos;
+        i
+    }
+
     #[inline(always)]
-    pub(crate) fn table(&'static self) -> &'static Table {
-        match self.table.get() {
+    pub(crate) fn table(&self) -> &'static Table {
+        // SAFETY: a non-null pointer is a leaked `Box<Table>` published
+        // with Release by `init_table`, never freed.
+        match unsafe { self.table.load(Acquire).as_ref() } {
             Some(t) => t,
             None => self.init_table(),
         }
@@ -285,8 +301,21 @@ impl Instrument {
 
     #[cold]
     #[inline(never)]
-    fn init_table(&'static self) -> &'static Table {
-        let t = self.table.get_or_init(|| Table::new(&self.meta));
+    fn init_table(&self) -> &'static Table {
+        // One creator at a time (first uses only): a table that lost a
+        // race would leave its words in the arena.
+        static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let guard = CREATING.lock().unwrap_or_else(|p| p.into_inner());
+        // SAFETY: as in `table`.
+        let t = match unsafe { self.table.load(Acquire).as_ref() } {
+            Some(t) => t,
+            None => {
+                let t: &'static Table = Box::leak(Box::new(Table::new(self.meta.clone())));
+                self.table.store(t as *const Table as *mut Table, Release);
+                t
+            }
+        };
+        drop(guard);
         // The first record anywhere starts the export pipeline. It never
         // waits for it: values land in storage whatever the pipeline does.
         crate::export::kick();
@@ -296,7 +325,7 @@ impl Instrument {
     /// The series of a typed label set: an array index for dense sets, a
     /// hash lookup otherwise.
     #[inline(always)]
-    pub(crate) fn typed_series<L: LabelSet>(&'static self, labels: &L) -> &'static Series {
+    pub(crate) fn typed_series<L: LabelSet>(&self, labels: &L) -> &'static Series {
         if L::CARDINALITY.is_some() {
             let i = labels.index();
             // The length is stored (Release) after the pointer was
@@ -306,8 +335,8 @@ impl Instrument {
                 // SAFETY: `slots` is the first of `dense_len` slots of a
                 // leaked array (`dense_slots`), never freed, and `i` is in
                 // range. A non-null slot was stored (Release, read with
-                // Acquire) by `typed_series_slow` from a series of a static
-                // instrument's table, which lives as long as the program.
+                // Acquire) by `typed_series_slow` from a series of the
+                // instrument's leaked table, which lives as long as the program.
                 if let Some(s) = unsafe { (*slots.add(i)).load(Acquire).as_ref() } {
                     return s;
                 }
@@ -320,7 +349,7 @@ impl Instrument {
     /// keeps it in the dense array.
     #[cold]
     #[inline(never)]
-    fn typed_series_slow<L: LabelSet>(&'static self, labels: &L) -> &'static Series {
+    fn typed_series_slow<L: LabelSet>(&self, labels: &L) -> &'static Series {
         let table = self.table();
         let found = || labels.with_attributes(|a| table.series(a));
         let Some(n) = L::CARDINALITY else {
@@ -344,7 +373,7 @@ impl Instrument {
     }
 
     /// The dense array of `n` slots, created by the first caller.
-    fn dense_slots(&'static self, n: usize) -> &'static [AtomicPtr<Series>] {
+    fn dense_slots(&self, n: usize) -> &'static [AtomicPtr<Series>] {
         let published = |p: *mut AtomicPtr<Series>| {
             // SAFETY: a published pointer is the first of `n` slots of an
             // array leaked by the winner below and never freed; every
@@ -380,8 +409,9 @@ impl Instrument {
     }
 
     /// The storage, if anything was recorded yet.
-    pub(crate) fn table_if_used(&self) -> Option<&Table> {
-        self.table.get()
+    pub(crate) fn table_if_used(&self) -> Option<&'static Table> {
+        // SAFETY: as in `table`.
+        unsafe { self.table.load(Acquire).as_ref() }
     }
 }
 

@@ -1,7 +1,7 @@
 //! `#[derive(LabelValue)]` and `#[derive(LabelSet)]`.
 
 use super::{crate_path, named_fields, no_generics, Attrs};
-use crate::names::check_name;
+use crate::names::check_attribute_key;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -103,11 +103,8 @@ pub(crate) fn label_set(input: DeriveInput) -> syn::Result<TokenStream> {
             Some(s) => s.value(),
             None => fi.to_string().trim_start_matches("r#").to_owned(),
         };
-        if let Err(e) = check_name(&key) {
-            return Err(syn::Error::new(
-                key_span,
-                e.replace("metric name", "label key"),
-            ));
+        if let Err(e) = check_attribute_key(&key) {
+            return Err(syn::Error::new(key_span, e));
         }
         if keys.contains(&key) {
             return Err(syn::Error::new(

@@ -3,7 +3,7 @@
 
 use super::{crate_path, named_fields, Attrs};
 use crate::declare::{doc_string, metadata_with_keys, parse_buckets, Shape};
-use crate::names::{check_name_for, Kind};
+use crate::names::{check_declared, check_otel_name, strict_by_default, Kind};
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -22,7 +22,10 @@ const FIELD_ATTRS: &[&str] = &[
 fn instrument_type(ty: &Type) -> Option<(Kind, Option<&Type>)> {
     let Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
-    let kind = Kind::from_ident(&last.ident.to_string())?;
+    let kind = match Kind::from_ident(&last.ident.to_string())? {
+        Kind::Timer | Kind::ObservableGauge => return None,
+        k => k,
+    };
     let labels = match &last.arguments {
         PathArguments::None => None,
         PathArguments::AngleBracketed(a) if a.args.len() == 1 => match &a.args[0] {
@@ -58,10 +61,12 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let prefix = container.get_str("prefix")?;
     if let Some(p) = &prefix {
         let v = p.value();
-        if crate::names::check_name(&v).is_err() || v.ends_with('_') {
+        if check_otel_name(&v).is_err() || v.ends_with('_') {
             return Err(syn::Error::new(
                 p.span(),
-                "the prefix is snake_case without a trailing `_` (it is joined to field names with one)",
+                "the prefix is the start of an OpenTelemetry name (an ASCII letter, then letters, \
+                 digits, `_`, `.`, `-`, `/`) without a trailing `_`: it is joined to field names \
+                 with one",
             ));
         }
     }
@@ -109,8 +114,8 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             .get_str("unit")?
             .map(|u| u.value())
             .unwrap_or_default();
-        if let Err(msg) = check_name_for(&name, kind, &unit) {
-            let span = if msg.starts_with("unknown unit") {
+        if let Err(msg) = check_declared(&name, kind, &unit, strict_by_default()) {
+            let span = if msg.starts_with("unknown unit") || msg.starts_with("invalid unit") {
                 attrs.span_of("unit").unwrap_or(name_span)
             } else {
                 name_span

@@ -1,7 +1,7 @@
 //! Parsing and validation of `#[metered(...)]` options.
 
 use crate::declare::parse_buckets;
-use crate::names::{check_name, check_name_for, Kind};
+use crate::names::{check_attribute_key, check_declared, strict_by_default, Kind};
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -72,11 +72,8 @@ impl Parse for Options {
                         let k = nv.path.get_ident().map(|i| i.to_string()).ok_or_else(|| {
                             syn::Error::new(nv.path.span(), "a label key is one snake_case word")
                         })?;
-                        if let Err(e) = check_name(&k) {
-                            return Err(syn::Error::new(
-                                nv.path.span(),
-                                e.replace("metric name", "label key"),
-                            ));
+                        if let Err(e) = check_attribute_key(&k) {
+                            return Err(syn::Error::new(nv.path.span(), e));
                         }
                         if matches!(k.as_str(), "function" | "module" | "result") {
                             return Err(syn::Error::new(
@@ -102,7 +99,9 @@ impl Parse for Options {
                 }
                 ("histogram", Meta::NameValue(nv)) => {
                     let s = lit_str(&nv.value, "histogram")?;
-                    if let Err(e) = check_name_for(&s.value(), Kind::Histogram, "s") {
+                    if let Err(e) =
+                        check_declared(&s.value(), Kind::Histogram, "s", strict_by_default())
+                    {
                         return Err(syn::Error::new(s.span(), e));
                     }
                     o.histogram = Some(s);

@@ -332,7 +332,7 @@ fn site_tokens(krate: &TokenStream, opts: &Options, function: &str) -> TokenStre
     let calls = metadata_with_keys(
         krate,
         Kind::Counter,
-        "function_calls_total",
+        &"function_calls_total",
         &shape("Calls of metered functions, by result (ok, error, panic, cancelled)."),
         consts.clone(),
         results,
@@ -342,7 +342,7 @@ fn site_tokens(krate: &TokenStream, opts: &Options, function: &str) -> TokenStre
     let in_flight = metadata_tokens(
         krate,
         Kind::UpDownCounter,
-        "function_calls_in_flight",
+        &"function_calls_in_flight",
         &shape("Calls of metered functions in progress."),
         consts.clone(),
         quote!(&[&[]]),
@@ -351,7 +351,7 @@ fn site_tokens(krate: &TokenStream, opts: &Options, function: &str) -> TokenStre
     let entered = metadata_tokens(
         krate,
         Kind::Counter,
-        "function_calls_entered_total",
+        &"function_calls_entered_total",
         &shape("Entries into a metered function (internal)."),
         consts,
         quote!(&[&[]]),

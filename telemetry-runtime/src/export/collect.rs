@@ -37,6 +37,9 @@ pub(crate) struct Collector {
     /// pages are faulted in once, not at every export (about 59 bytes per
     /// counter series stay allocated).
     body: Vec<u8>,
+    /// Per observable gauge (by address), the series its callback reported
+    /// in this export; absent when the callback panicked.
+    observed: HashMap<usize, Vec<&'static Series>>,
 }
 
 impl Collector {
@@ -51,6 +54,14 @@ impl Collector {
         self.pending_time = now;
         let mut by_name: BTreeMap<&'static str, Vec<&'static registry::Instrument>> =
             BTreeMap::new();
+        self.observed.clear();
+        for inst in registry::instruments() {
+            if let Source::Observed(callback) = inst.source {
+                if let Some(seen) = crate::instruments::observe(inst, callback) {
+                    self.observed.insert(*inst as *const _ as usize, seen);
+                }
+            }
+        }
         for inst in registry::instruments() {
             if !registry::is_dropped(catalog, &inst.meta) {
                 by_name.entry(inst.meta.name).or_default().push(inst);
@@ -176,6 +187,16 @@ impl Collector {
                         add(PointAttrs::series(consts, &s.attrs), &raw, table.start_ns);
                     }),
                 },
+                Source::Observed(_) => {
+                    let table = inst.table_if_used();
+                    let seen = self.observed.get(&(*inst as *const _ as usize)).cloned();
+                    if let (Some(table), Some(seen)) = (table, seen) {
+                        for s in seen {
+                            self.read(s, meta.kind, delta, 0, &mut raw);
+                            add(PointAttrs::series(consts, &s.attrs), &raw, table.start_ns);
+                        }
+                    }
+                }
                 Source::CountOf(h) => match h.table_if_used() {
                     None => zero(&mut add),
                     Some(table) => table.for_each(|s: &'static Series| {
@@ -250,7 +271,7 @@ impl Collector {
         s: &Series,
         kind: InstrumentKind,
         delta: bool,
-        sum_ticks: bool,
+        sum_ticks: u64,
         raw: &mut [u64],
     ) {
         let words = raw.len();
@@ -259,9 +280,10 @@ impl Collector {
                 (InstrumentKind::Gauge, _) => {
                     s.cells.at(0, 0).load(std::sync::atomic::Ordering::Relaxed)
                 }
-                // Metered durations keep their sum in raw clock ticks.
-                (InstrumentKind::Histogram, w) if w == words - 1 && sum_ticks => {
-                    crate::metered::ticks_to_secs(s.cells.sum_u64(w)).to_bits()
+                // Metered durations and timers keep their sum in raw clock
+                // ticks.
+                (InstrumentKind::Histogram, w) if w == words - 1 && sum_ticks != 0 => {
+                    crate::metered::ticks_to_unit(s.cells.sum_u64(w), sum_ticks).to_bits()
                 }
                 (InstrumentKind::Histogram, w) if w == words - 1 => s.cells.sum_f64(w).to_bits(),
                 _ => s.cells.sum_u64(w),

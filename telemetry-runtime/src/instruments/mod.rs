@@ -1,7 +1,20 @@
-//! The four instruments users record through, and their bound handles.
+//! The instruments users record through, and their bound handles.
 //!
 //! Declare them with the `declare_static_*!` macros; each is a `static`,
 //! registered at link time, whose storage is created on first use.
+//!
+//! Each unlabelled instrument also dereferences to the OpenTelemetry
+//! instrument of the same kind ([`otel`]), recording into the same
+//! storage, so code that names `&opentelemetry::metrics::Counter<u64>`
+//! takes our statics unchanged.
+
+mod observable;
+mod otel;
+mod timer;
+
+pub(crate) use observable::observe;
+pub use observable::{ObservableGauge, ObserveCallback};
+pub use timer::{TimeUnit, Timer, TimerGuard};
 
 use crate::diag;
 use crate::labels::LabelSet;
@@ -10,14 +23,16 @@ use crate::storage::table::{Series, Table};
 use opentelemetry::KeyValue;
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::OnceLock;
 
 macro_rules! instrument_common {
-    ($ty:ident) => {
+    ($ty:ident, $otel:ty, $sink:ident) => {
         impl<L> $ty<L> {
             #[doc(hidden)]
             pub const fn __new(meta: Metadata) -> Self {
                 $ty {
                     inner: Instrument::new(meta),
+                    otel: OnceLock::new(),
                     _labels: PhantomData,
                 }
             }
@@ -27,22 +42,40 @@ macro_rules! instrument_common {
                 &self.inner
             }
 
+            /// The OpenTelemetry instrument recording into this one's
+            /// storage (what `Deref` gives).
+            fn otel(&self) -> &$otel {
+                self.otel.get_or_init(|| {
+                    <$otel>::new(std::sync::Arc::new(otel::$sink(self.inner.table())))
+                })
+            }
+
             /// What was declared: name, kind, unit, description, buckets, location.
             pub fn metadata(&self) -> &Metadata {
                 self.inner.metadata()
             }
 
             #[inline(always)]
-            fn series(&'static self, attributes: &[KeyValue]) -> &'static Series {
+            fn series(&self, attributes: &[KeyValue]) -> &'static Series {
                 self.inner.table().series(attributes)
             }
 
             #[inline(always)]
-            fn typed_series(&'static self, labels: &L) -> &'static Series
+            fn typed_series(&self, labels: &L) -> &'static Series
             where
                 L: LabelSet,
             {
                 self.inner.typed_series(labels)
+            }
+        }
+
+        /// The OpenTelemetry instrument of the same kind, recording into
+        /// the same storage: code that takes `&opentelemetry::metrics::..`
+        /// takes this static. The inherent `add`/`record` are the fast path.
+        impl std::ops::Deref for $ty {
+            type Target = $otel;
+            fn deref(&self) -> &$otel {
+                self.otel()
             }
         }
 
@@ -57,7 +90,8 @@ macro_rules! instrument_common {
 }
 
 /// A monotonic counter: `add` only goes up. Exported as a cumulative OTLP
-/// sum; name it with a `_total` suffix.
+/// sum, under its declared name (Prometheus's default translation appends
+/// `_total`).
 ///
 /// ```
 /// use telemetry_runtime::{declare_static_counter, kv_pairs};
@@ -70,20 +104,21 @@ macro_rules! instrument_common {
 /// ```
 pub struct Counter<L = ()> {
     inner: Instrument,
+    otel: OnceLock<opentelemetry::metrics::Counter<u64>>,
     _labels: PhantomData<fn(L)>,
 }
-instrument_common!(Counter);
+instrument_common!(Counter, opentelemetry::metrics::Counter<u64>, CounterSink);
 
 impl Counter {
     /// Adds `value` to the series of `attributes` (in any order).
     #[inline]
-    pub fn add(&'static self, value: u64, attributes: &[KeyValue]) {
+    pub fn add(&self, value: u64, attributes: &[KeyValue]) {
         self.series(attributes).cells.add(0, value);
     }
 
     /// A handle to the series of `attributes`: its `add` takes no lock, does
     /// no hashing and allocates nothing.
-    pub fn bind(&'static self, attributes: &[KeyValue]) -> BoundCounter {
+    pub fn bind(&self, attributes: &[KeyValue]) -> BoundCounter {
         BoundCounter {
             series: self.series(attributes),
         }
@@ -115,19 +150,24 @@ impl BoundCounter {
 /// ```
 pub struct UpDownCounter<L = ()> {
     inner: Instrument,
+    otel: OnceLock<opentelemetry::metrics::UpDownCounter<i64>>,
     _labels: PhantomData<fn(L)>,
 }
-instrument_common!(UpDownCounter);
+instrument_common!(
+    UpDownCounter,
+    opentelemetry::metrics::UpDownCounter<i64>,
+    UpDownCounterSink
+);
 
 impl UpDownCounter {
     /// Adds `value` (negative to subtract).
     #[inline]
-    pub fn add(&'static self, value: i64, attributes: &[KeyValue]) {
+    pub fn add(&self, value: i64, attributes: &[KeyValue]) {
         self.series(attributes).cells.add(0, value as u64);
     }
 
     /// A handle to the series of `attributes`.
-    pub fn bind(&'static self, attributes: &[KeyValue]) -> BoundUpDownCounter {
+    pub fn bind(&self, attributes: &[KeyValue]) -> BoundUpDownCounter {
         BoundUpDownCounter {
             series: self.series(attributes),
         }
@@ -157,14 +197,15 @@ impl BoundUpDownCounter {
 /// ```
 pub struct Gauge<L = ()> {
     inner: Instrument,
+    otel: OnceLock<opentelemetry::metrics::Gauge<f64>>,
     _labels: PhantomData<fn(L)>,
 }
-instrument_common!(Gauge);
+instrument_common!(Gauge, opentelemetry::metrics::Gauge<f64>, GaugeSink);
 
 impl Gauge {
     /// Sets the value of the series of `attributes`.
     #[inline]
-    pub fn record(&'static self, value: f64, attributes: &[KeyValue]) {
+    pub fn record(&self, value: f64, attributes: &[KeyValue]) {
         self.series(attributes)
             .cells
             .at(0, 0)
@@ -172,7 +213,7 @@ impl Gauge {
     }
 
     /// A handle to the series of `attributes`.
-    pub fn bind(&'static self, attributes: &[KeyValue]) -> BoundGauge {
+    pub fn bind(&self, attributes: &[KeyValue]) -> BoundGauge {
         BoundGauge {
             series: self.series(attributes),
         }
@@ -208,29 +249,28 @@ impl BoundGauge {
 /// ```
 pub struct Histogram<L = ()> {
     inner: Instrument,
+    otel: OnceLock<opentelemetry::metrics::Histogram<f64>>,
     _labels: PhantomData<fn(L)>,
 }
-instrument_common!(Histogram);
+instrument_common!(
+    Histogram,
+    opentelemetry::metrics::Histogram<f64>,
+    HistogramSink
+);
 
 impl Histogram {
     /// Records `value` in the series of `attributes`.
     #[inline]
-    pub fn record(&'static self, value: f64, attributes: &[KeyValue]) {
+    pub fn record(&self, value: f64, attributes: &[KeyValue]) {
         let table = self.inner.table();
-        record_histogram(
-            table.series(attributes),
-            table,
-            value,
-            self.inner.metadata(),
-        );
+        record_histogram(table.series(attributes), table, value);
     }
 
     /// A handle to the series of `attributes`.
-    pub fn bind(&'static self, attributes: &[KeyValue]) -> BoundHistogram {
+    pub fn bind(&self, attributes: &[KeyValue]) -> BoundHistogram {
         BoundHistogram {
             series: self.series(attributes),
             table: self.inner.table(),
-            meta: self.inner.metadata(),
         }
     }
 }
@@ -240,26 +280,25 @@ impl Histogram {
 pub struct BoundHistogram {
     series: &'static Series,
     table: &'static Table,
-    meta: &'static Metadata,
 }
 
 impl BoundHistogram {
     /// Records `value`.
     #[inline(always)]
     pub fn record(&self, value: f64) {
-        record_histogram(self.series, self.table, value, self.meta);
+        record_histogram(self.series, self.table, value);
     }
 }
 
 #[inline(always)]
-pub(crate) fn record_histogram(series: &Series, table: &Table, value: f64, meta: &Metadata) {
+pub(crate) fn record_histogram(series: &Series, table: &Table, value: f64) {
     if value.is_nan() {
-        return nan_dropped(meta);
+        return nan_dropped(&table.meta);
     }
     if table.exponential {
         return crate::storage::exponential::record(series, value);
     }
-    let bounds = meta.buckets;
+    let bounds = table.meta.buckets;
     // Bucket i holds (bounds[i-1], bounds[i]]: upper bounds are inclusive.
     let i = match &table.bucket_index {
         Some(index) => index.find(bounds, value),
@@ -289,12 +328,12 @@ impl<L: LabelSet> Counter<L> {
     /// field a [`LabelValue`](crate::LabelValue) of fixed cardinality) this
     /// is an array index and one atomic add: no hashing, no lock.
     #[inline]
-    pub fn add(&'static self, value: u64, labels: L) {
+    pub fn add(&self, value: u64, labels: L) {
         self.typed_series(&labels).cells.add(0, value);
     }
 
     /// A handle to the series of `labels`.
-    pub fn bind(&'static self, labels: L) -> BoundCounter {
+    pub fn bind(&self, labels: L) -> BoundCounter {
         BoundCounter {
             series: self.typed_series(&labels),
         }
@@ -304,12 +343,12 @@ impl<L: LabelSet> Counter<L> {
 impl<L: LabelSet> UpDownCounter<L> {
     /// Adds `value` (negative to subtract) to the series of `labels`.
     #[inline]
-    pub fn add(&'static self, value: i64, labels: L) {
+    pub fn add(&self, value: i64, labels: L) {
         self.typed_series(&labels).cells.add(0, value as u64);
     }
 
     /// A handle to the series of `labels`.
-    pub fn bind(&'static self, labels: L) -> BoundUpDownCounter {
+    pub fn bind(&self, labels: L) -> BoundUpDownCounter {
         BoundUpDownCounter {
             series: self.typed_series(&labels),
         }
@@ -319,7 +358,7 @@ impl<L: LabelSet> UpDownCounter<L> {
 impl<L: LabelSet> Gauge<L> {
     /// Sets the value of the series of `labels`.
     #[inline]
-    pub fn record(&'static self, value: f64, labels: L) {
+    pub fn record(&self, value: f64, labels: L) {
         self.typed_series(&labels)
             .cells
             .at(0, 0)
@@ -327,7 +366,7 @@ impl<L: LabelSet> Gauge<L> {
     }
 
     /// A handle to the series of `labels`.
-    pub fn bind(&'static self, labels: L) -> BoundGauge {
+    pub fn bind(&self, labels: L) -> BoundGauge {
         BoundGauge {
             series: self.typed_series(&labels),
         }
@@ -337,22 +376,16 @@ impl<L: LabelSet> Gauge<L> {
 impl<L: LabelSet> Histogram<L> {
     /// Records `value` in the series of `labels`.
     #[inline]
-    pub fn record(&'static self, value: f64, labels: L) {
+    pub fn record(&self, value: f64, labels: L) {
         let table = self.inner.table();
-        record_histogram(
-            self.typed_series(&labels),
-            table,
-            value,
-            self.inner.metadata(),
-        );
+        record_histogram(self.typed_series(&labels), table, value);
     }
 
     /// A handle to the series of `labels`.
-    pub fn bind(&'static self, labels: L) -> BoundHistogram {
+    pub fn bind(&self, labels: L) -> BoundHistogram {
         BoundHistogram {
             series: self.typed_series(&labels),
             table: self.inner.table(),
-            meta: self.inner.metadata(),
         }
     }
 }

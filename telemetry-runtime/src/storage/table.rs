@@ -259,7 +259,9 @@ struct Slots {
 
 /// The storage of one instrument.
 pub(crate) struct Table {
-    meta: &'static Metadata,
+    /// The declaration's metadata, copied: the table is leaked, so this
+    /// lives as long as the program whoever holds the instrument.
+    pub(crate) meta: Metadata,
     words: usize,
     stripes: usize,
     /// Whether this histogram uses exponential buckets.
@@ -286,7 +288,7 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    pub(crate) fn new(meta: &'static Metadata) -> Self {
+    pub(crate) fn new(meta: Metadata) -> Self {
         let exponential = meta.kind == InstrumentKind::Histogram && exponential_histograms();
         let (words, stripes) = match meta.kind {
             InstrumentKind::Histogram if exponential => (super::exponential::WORDS, stripe_count()),
@@ -297,7 +299,6 @@ impl Table {
             InstrumentKind::Histogram => (meta.buckets.len() + 2, stripe_count()),
         };
         Table {
-            meta,
             words,
             stripes,
             exponential,
@@ -307,6 +308,7 @@ impl Table {
                 }
                 _ => None,
             },
+            meta,
             unlabelled: Series::new(&[], 0, words, stripes),
             last: (0..stripe_count()).map(|_| LastWord::default()).collect(),
             slots: OnceLock::new(),
