@@ -2,16 +2,27 @@
 //! backend stores it as one series of its own and never rejects the request
 //! that carries it.
 //!
+//! Keys are sent as declared (`http.request.method`): the backend's
+//! translation strategy decides the label name it stores (Prometheus's
+//! default escapes it to `http_request_method`, `NoTranslation` keeps it).
 //! Applied once, when a series is created (never on the hot path):
 //!
-//! 1. A key becomes a valid Prometheus label name: every character other
-//!    than `[A-Za-z0-9_]` becomes `_` (what backends do themselves). A key
-//!    starting with a digit gets `key_` in front, one starting with `_`
-//!    gets `key` in front (so `__name__` cannot rename the metric), and one
-//!    equal to a label the backend sets itself (`le`, `quantile`, `job`,
-//!    `instance`, the `service_*`, `telemetry_sdk_*` and `otel_scope_*`
-//!    labels, and the configured resource attributes) gets `key_` in front.
-//!    An empty key is dropped. Keys are cut at [`MAX_KEY_LEN`] bytes.
+//! 1. The few keys that would clash with a label the backend sets itself
+//!    get `key_` in front (`key` for one starting with `__`), and a
+//!    message once. Under every translation strategy, Prometheus would
+//!    otherwise:
+//!    - `__name__`, or any key starting with `__`: rename the metric, or
+//!      collide with its own reserved labels;
+//!    - `le` on a histogram: collide with the bucket bound of every
+//!      `_bucket` series, so that the request is rejected;
+//!    - `job` and `instance`: overwrite the labels made from
+//!      `service.name` and `service.instance.id`, mixing processes;
+//!    - the resource attributes the backend promotes (`service.*`,
+//!      `telemetry.sdk.*`, the configured ones) and the `otel_scope_*`
+//!      labels: collide with those labels.
+//!    `quantile` is kept: it only clashes on summaries, which are never
+//!    exported. An empty key is dropped. Keys are cut at [`MAX_KEY_LEN`]
+//!    bytes.
 //! 2. An attribute whose value is the empty string is dropped: Prometheus
 //!    treats an empty label as an absent one.
 //! 3. Duplicate keys (also after step 1) collapse: the last one wins.
@@ -36,10 +47,9 @@ pub(crate) const MAX_KEY_LEN: usize = 128;
 /// attributes it promotes to labels among them.
 pub(crate) const MAX_ATTRIBUTES: usize = 24;
 
-/// Label names that backends set on series themselves.
+/// Label names that backends set on series themselves, as escaped names
+/// (a key is compared after escaping, so `service.name` is one of them).
 const RESERVED: &[&str] = &[
-    "le",
-    "quantile",
     "job",
     "instance",
     "service_name",
@@ -49,9 +59,6 @@ const RESERVED: &[&str] = &[
     "telemetry_sdk_name",
     "telemetry_sdk_language",
     "telemetry_sdk_version",
-    "otel_scope_name",
-    "otel_scope_version",
-    "otel_scope_schema_url",
 ];
 
 /// Replaces every character outside `[A-Za-z0-9_]` by `_`.
@@ -67,47 +74,50 @@ fn sanitise(key: &str) -> String {
         .collect()
 }
 
-fn reserved(name: &str) -> bool {
-    if RESERVED.contains(&name) || name.starts_with("otel_scope_") {
+/// Whether `key` clashes with a label the backend sets itself.
+fn reserved(key: &str, histogram: bool) -> bool {
+    if histogram && key == "le" {
+        return true;
+    }
+    let escaped = sanitise(key);
+    if RESERVED.contains(&escaped.as_str()) || escaped.starts_with("otel_scope_") {
         return true;
     }
     crate::config::current()
         .resource_attributes
         .iter()
-        .any(|(k, _)| sanitise(k) == name)
+        .any(|(k, _)| sanitise(k) == escaped)
 }
 
 /// The label name `key` is exported as; `None` drops the attribute.
-pub(crate) fn label_key(key: &Key) -> Option<Key> {
+pub(crate) fn label_key(key: &Key, histogram: bool) -> Option<Key> {
     let k = key.as_str();
     if k.is_empty() {
         diag::warn_once("an attribute with an empty key was dropped");
         return None;
     }
-    let valid = k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && !k.as_bytes()[0].is_ascii_digit()
-        && !k.starts_with('_')
-        && k.len() <= MAX_KEY_LEN;
-    if valid && !reserved(k) {
+    let dunder = k.starts_with("__");
+    if !dunder && !reserved(k, histogram) && k.len() <= MAX_KEY_LEN {
         return Some(key.clone());
     }
-    let mut name = sanitise(k);
-    if name.starts_with(|c: char| c.is_ascii_digit()) {
-        name.insert_str(0, "key_");
-    } else if name.starts_with('_') {
-        name.insert_str(0, "key");
-    } else if reserved(&name) {
+    let mut name = k.to_owned();
+    if dunder || reserved(k, histogram) {
+        let prefix = if dunder { "key" } else { "key_" };
         diag::warn_once(&format!(
-            "attribute key {name:?} is a label the backend sets itself; it is exported as \
-             \"key_{name}\""
+            "attribute key {k:?} clashes with a label the backend sets itself; it is exported as \
+             \"{prefix}{k}\""
         ));
-        name.insert_str(0, "key_");
+        name.insert_str(0, prefix);
     }
     if name.len() > MAX_KEY_LEN {
         diag::warn_once(&format!(
             "an attribute key longer than {MAX_KEY_LEN} bytes was cut to {MAX_KEY_LEN} bytes"
         ));
-        name.truncate(MAX_KEY_LEN);
+        let mut end = MAX_KEY_LEN;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
     }
     Some(Key::from(name))
 }
@@ -140,11 +150,12 @@ fn cut(s: &str) -> String {
     format!("{}…", &s[..end])
 }
 
-/// Applies the rule of this module to `given`.
-pub(crate) fn normalise(given: &[KeyValue]) -> Vec<KeyValue> {
+/// Applies the rule of this module to `given`, the attributes of a
+/// histogram's series when `histogram`.
+pub(crate) fn normalise(given: &[KeyValue], histogram: bool) -> Vec<KeyValue> {
     let mut out: Vec<KeyValue> = Vec::with_capacity(given.len());
     for kv in given {
-        let Some(key) = label_key(&kv.key) else {
+        let Some(key) = label_key(&kv.key, histogram) else {
             continue;
         };
         let value = label_value(&kv.value);
@@ -203,47 +214,60 @@ mod tests {
     use super::*;
 
     fn keys(attrs: &[KeyValue]) -> Vec<String> {
-        normalise(attrs)
+        keys_of(attrs, false)
+    }
+
+    fn keys_of(attrs: &[KeyValue], histogram: bool) -> Vec<String> {
+        normalise(attrs, histogram)
             .iter()
             .map(|kv| format!("{}={}", kv.key, render(&kv.value)))
             .collect()
     }
 
     #[test]
-    fn keys_become_label_names() {
+    fn keys_are_sent_as_declared_but_for_backend_labels() {
+        let given = [
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("kéy", "v"),
+            KeyValue::new("1abc", "d"),
+            KeyValue::new("_x", "u"),
+            KeyValue::new("__name__", "evil"),
+            KeyValue::new("le", "1"),
+            KeyValue::new("quantile", "0.5"),
+            KeyValue::new("job", "j"),
+            KeyValue::new("service.name", "s"),
+            KeyValue::new("otel.scope.name", "o"),
+            KeyValue::new("", "dropped"),
+            KeyValue::new("ok_name", 1),
+        ];
         assert_eq!(
-            keys(&[
-                KeyValue::new("http.method", "GET"),
-                KeyValue::new("kéy", "v"),
-                KeyValue::new("1abc", "d"),
-                KeyValue::new("_x", "u"),
-                KeyValue::new("__name__", "evil"),
-                KeyValue::new("le", "1"),
-                KeyValue::new("job", "j"),
-                KeyValue::new("service.name", "s"),
-                KeyValue::new("", "dropped"),
-                KeyValue::new("ok_name", 1),
-            ]),
+            keys(&given),
             [
-                "http_method=GET",
-                "k_y=v",
-                "key_1abc=d",
+                "1abc=d",
+                "_x=u",
+                "http.request.method=GET",
                 "key__name__=evil",
                 "key_job=j",
-                "key_le=1",
-                "key_service_name=s",
-                "key_x=u",
+                "key_otel.scope.name=o",
+                "key_service.name=s",
+                "kéy=v",
+                "le=1",
                 "ok_name=1",
+                "quantile=0.5",
             ]
         );
+        // `le` is the bucket bound of a histogram's series.
+        assert!(keys_of(&given, true).contains(&"key_le=1".to_owned()));
     }
 
     #[test]
     fn empty_values_and_collisions() {
         assert_eq!(keys(&[KeyValue::new("k", "")]), Vec::<String>::new());
+        // Two keys the escaping strategies store alike stay two here; the
+        // exporter merges their points where the backend would.
         assert_eq!(
             keys(&[KeyValue::new("a.b", "1"), KeyValue::new("a_b", "2")]),
-            ["a_b=2"]
+            ["a.b=1", "a_b=2"]
         );
         assert_eq!(
             keys(&[KeyValue::new("a", "1"), KeyValue::new("a", "")]),
@@ -253,7 +277,7 @@ mod tests {
 
     #[test]
     fn long_keys_values_and_many_attributes_are_cut() {
-        let n = normalise(&[
+        let n = normalise_any(&[
             KeyValue::new("k".repeat(1000), "v"),
             KeyValue::new("v", "x".repeat(10_000)),
         ]);
@@ -262,7 +286,7 @@ mod tests {
         let many: Vec<KeyValue> = (0..100)
             .map(|i| KeyValue::new(format!("k{i:03}"), i))
             .collect();
-        let n = normalise(&many);
+        let n = normalise_any(&many);
         assert_eq!(n.len(), MAX_ATTRIBUTES);
         assert_eq!(n[0].key.as_str(), "k000");
         assert_eq!(n[MAX_ATTRIBUTES - 1].key.as_str(), "k023");
@@ -326,12 +350,13 @@ mod tests {
         }
     }
 
-    fn is_label_name(k: &str) -> bool {
-        !k.is_empty()
-            && k.len() <= MAX_KEY_LEN
-            && !k.starts_with(|c: char| c.is_ascii_digit() || c == '_')
-            && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !RESERVED.contains(&k)
+    fn normalise_any(given: &[KeyValue]) -> Vec<KeyValue> {
+        normalise(given, false)
+    }
+
+    /// A key that no backend label can be overwritten by.
+    fn is_safe_key(k: &str) -> bool {
+        !k.is_empty() && k.len() <= MAX_KEY_LEN && !k.starts_with("__") && !reserved(k, true)
     }
 
     /// Random attribute sets: what is stored is always a valid, bounded,
@@ -346,18 +371,18 @@ mod tests {
             let given: Vec<KeyValue> = (0..rng.below(40))
                 .map(|_| KeyValue::new(rng.label_text(6), rng.attr_value()))
                 .collect();
-            let n = normalise(&given);
+            let n = normalise(&given, true);
             assert!(n.len() <= MAX_ATTRIBUTES, "case {case}");
             for w in n.windows(2) {
                 assert!(w[0].key.as_str() < w[1].key.as_str(), "case {case}");
             }
             for kv in &n {
-                assert!(is_label_name(kv.key.as_str()), "case {case}: {:?}", kv.key);
+                assert!(is_safe_key(kv.key.as_str()), "case {case}: {:?}", kv.key);
                 if let Value::String(v) = &kv.value {
                     assert!(!v.as_str().is_empty() && v.as_str().len() <= MAX_VALUE_LEN);
                 }
             }
-            let again = normalise(&n);
+            let again = normalise(&n, true);
             assert_eq!(again.len(), n.len(), "case {case}");
             assert!(set_eq(&again, &n), "case {case}: not idempotent");
             let mut shuffled = given.clone();

@@ -191,7 +191,8 @@ fn start() -> Option<Pipeline> {
         });
     }
     let provider = builder.build();
-    opentelemetry::global::set_meter_provider(provider.clone());
+    #[cfg(not(provider_before_main))]
+    opentelemetry::global::set_meter_provider(LazyProvider);
     let spawned = std::thread::Builder::new()
         .name("telemetry-export".into())
         .spawn(|| {
@@ -436,14 +437,61 @@ fn shutdown_inner() -> Result<(), ExportError> {
     }
 }
 
+/// The global meter provider, installed before `main` runs (by an
+/// `.init_array` entry, or `__mod_init_func` on Apple platforms), so that a
+/// meter taken from `opentelemetry::global::meter()` on the first line of
+/// `main` is exported like everything else. Taking a meter starts the
+/// pipeline; its instruments are the pipeline's OpenTelemetry SDK
+/// instruments, read at each export.
+#[derive(Debug, Clone, Copy)]
+struct LazyProvider;
+
+impl opentelemetry::metrics::MeterProvider for LazyProvider {
+    fn meter_with_scope(
+        &self,
+        scope: opentelemetry::InstrumentationScope,
+    ) -> opentelemetry::metrics::Meter {
+        kick();
+        match pipeline() {
+            Some(p) => p.provider.meter_with_scope(scope),
+            None => {
+                // Export disabled or shut down: a provider with no reader,
+                // whose instruments record nothing.
+                static OFF: OnceLock<SdkMeterProvider> = OnceLock::new();
+                OFF.get_or_init(|| SdkMeterProvider::builder().build())
+                    .meter_with_scope(scope)
+            }
+        }
+    }
+}
+
+/// Installs [`LazyProvider`] as the global meter provider. Runs before
+/// `main`; never unwinds.
+#[cfg(provider_before_main)]
+extern "C" fn install_global_provider() {
+    let _ = std::panic::catch_unwind(|| {
+        opentelemetry::global::set_meter_provider(LazyProvider);
+    });
+}
+
+#[cfg(all(provider_before_main, not(target_vendor = "apple")))]
+#[used]
+#[link_section = ".init_array"]
+static INSTALL_GLOBAL_PROVIDER: extern "C" fn() = install_global_provider;
+
+#[cfg(all(provider_before_main, target_vendor = "apple"))]
+#[used]
+#[link_section = "__DATA,__mod_init_func"]
+static INSTALL_GLOBAL_PROVIDER: extern "C" fn() = install_global_provider;
+
 /// Returns a meter of the global OpenTelemetry meter provider, after
-/// starting the pipeline so that the provider is ours.
+/// starting the pipeline.
 ///
-/// A meter taken from `opentelemetry::global::meter` *before* the pipeline
-/// started stays a no-op forever (an OpenTelemetry rule: instruments bind
-/// to the provider that was global when they were created). Take meters
-/// through this function, or record anything (or call [`catalog()`](crate::catalog)
-/// or [`flush()`]) first.
+/// `opentelemetry::global::meter(name)` works as well, from the first line
+/// of `main`: the global provider is this crate's from before `main` runs
+/// (where the platform has constructors: ELF targets and Apple; elsewhere
+/// it is installed when the pipeline starts, and a meter taken before that
+/// stays a no-op, an OpenTelemetry rule).
 ///
 /// ```no_run
 /// let meter = telemetry_runtime::meter("my-library");

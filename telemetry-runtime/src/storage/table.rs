@@ -38,7 +38,8 @@ pub(crate) struct Series {
 
 impl Series {
     fn new(given: &[KeyValue], hash: u64, words: usize, stripes: usize) -> Self {
-        let attrs = normalise(given);
+        // A histogram's words are its buckets and sum (more than one).
+        let attrs = normalise(given, words > 1);
         let raw = if attrs.len() == given.len() && set_eq(&attrs, given) {
             None
         } else {
