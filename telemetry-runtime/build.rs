@@ -8,8 +8,16 @@ fn main() {
     let family = std::env::var("CARGO_CFG_TARGET_FAMILY").unwrap_or_default();
     let constructors = matches!(
         os.as_str(),
-        "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "illumos"
-            | "solaris" | "macos" | "ios"
+        "linux"
+            | "android"
+            | "freebsd"
+            | "netbsd"
+            | "openbsd"
+            | "dragonfly"
+            | "illumos"
+            | "solaris"
+            | "macos"
+            | "ios"
     );
     if constructors && family == "unix" {
         println!("cargo::rustc-cfg=provider_before_main");

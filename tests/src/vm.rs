@@ -22,6 +22,9 @@ pub struct VmOptions {
     pub data: Option<PathBuf>,
     /// Flags beyond the harness's usual ones.
     pub extra_flags: Vec<String>,
+    /// Store names and labels as sent (like Prometheus's `NoTranslation`):
+    /// without `-opentelemetry.usePrometheusNaming`.
+    pub as_sent: bool,
     /// Basic-auth user and password the server requires (`-httpAuth.*`).
     pub basic_auth: Option<(String, String)>,
     /// Serve HTTPS with this certificate and key (PEM files), trusting
@@ -128,13 +131,18 @@ impl Vm {
     pub fn restart(&mut self) {
         assert!(self.running.is_none(), "already running");
         let mut cmd = Command::new(victoria_bin());
-        cmd.args(crate::victoria_flags())
-            .arg(format!("-httpListenAddr=127.0.0.1:{}", self.port))
-            .arg(format!("-storageDataPath={}", self.data.display()))
-            .args(&self.opts.extra_flags)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        let as_sent = self.opts.as_sent;
+        cmd.args(
+            crate::victoria_flags()
+                .into_iter()
+                .filter(|f| !(as_sent && *f == "-opentelemetry.usePrometheusNaming")),
+        )
+        .arg(format!("-httpListenAddr=127.0.0.1:{}", self.port))
+        .arg(format!("-storageDataPath={}", self.data.display()))
+        .args(&self.opts.extra_flags)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         if let Some((u, p)) = &self.opts.basic_auth {
             cmd.arg(format!("-httpAuth.username={u}"))
                 .arg(format!("-httpAuth.password={p}"));
