@@ -34,6 +34,9 @@ fi
 log="$(mktemp)"
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 cargo test --workspace --doc 2>&1 | tee -a "$log"
+# The `strict-names` feature: every declaration strict (its own build, so
+# that the feature does not reach the rest of the workspace).
+cargo test -p telemetry-macros --features strict-names --lib 2>&1 | tee -a "$log"
 
 if [ -n "${started_vm:-}" ]; then
   scripts/vm-stop.sh

@@ -143,7 +143,7 @@ impl Parse for Declaration {
                 };
                 if input.parse::<Option<Token![,]>>()?.is_none() || input.is_empty() {
                     return Err(syn::Error::new(
-                        input.span(),
+                        name.span(),
                         format!("expected {what} after the metric name"),
                     ));
                 }
@@ -269,7 +269,8 @@ impl Declaration {
                     return Err(syn::Error::new(
                         opt.key.span(),
                         format!(
-                            "unknown option `{key}` for a {}; allowed: {allowed}",
+                            "unknown option `{key}` for {} {}; allowed: {allowed}",
+                            if self.kind == Kind::ObservableGauge { "an" } else { "a" },
                             self.kind.ident()
                         ),
                     ));
@@ -494,8 +495,12 @@ pub(crate) fn expand(d: Declaration) -> syn::Result<TokenStream> {
             let unit_str = timer_unit(unit);
             let unit_tokens = match unit_str {
                 Some(u) => quote!(#u),
-                None => quote_spanned!(unit.span()=> #krate::TimeUnit::as_str(#unit)),
+                None => quote_spanned!(unit.span()=> #krate::TimeUnit::as_str(&#unit)),
             };
+            // The unit must be a `TimeUnit`, whatever its path says.
+            items.extend(quote_spanned! {unit.span()=>
+                const _: #krate::TimeUnit = #unit;
+            });
             let name_tokens = match (name, unit_str) {
                 (Name::Known(n, span), Some(u)) => {
                     let full = format!("{n}.{u}");
@@ -567,5 +572,45 @@ fn timer_unit(e: &Expr) -> Option<&'static str> {
         "Micros" => Some("us"),
         "Nanos" => Some("ns"),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declare(input: TokenStream) -> Result<TokenStream, String> {
+        let d: Declaration = syn::parse2(input).map_err(|e| e.to_string())?;
+        expand(d).map_err(|e| e.to_string())
+    }
+
+    /// Without the `strict-names` feature, OpenTelemetry names pass and
+    /// `strict` turns the Prometheus rules on; with it, every declaration
+    /// is strict unless it says `strict = false`. `scripts/test.sh` runs
+    /// this test both ways.
+    #[test]
+    fn strictness_follows_the_option_and_the_feature() {
+        let dotted = quote!(::telemetry_runtime; Counter; X, "mailbox.posts");
+        let opted_out = quote!(::telemetry_runtime; Counter; X, "mailbox.posts", strict = false);
+        let opted_in = quote!(::telemetry_runtime; Counter; X, "mailbox.posts", strict);
+        assert!(declare(opted_out).is_ok());
+        assert!(declare(opted_in)
+            .unwrap_err()
+            .contains("invalid strict metric name"));
+        if cfg!(feature = "strict-names") {
+            assert!(declare(dotted)
+                .unwrap_err()
+                .contains("invalid strict metric name"));
+        } else {
+            assert!(declare(dotted).is_ok());
+        }
+    }
+
+    #[test]
+    fn statics_are_pub_unless_a_visibility_is_written() {
+        let public = declare(quote!(::telemetry_runtime; Counter; X, "a_total")).unwrap();
+        assert!(public.to_string().contains("pub static X"), "{public}");
+        let own = declare(quote!(::telemetry_runtime; Counter; pub(crate) X, "a_total")).unwrap();
+        assert!(own.to_string().contains("pub (crate) static X"), "{own}");
     }
 }
