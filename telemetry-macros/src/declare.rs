@@ -270,7 +270,11 @@ impl Declaration {
                         opt.key.span(),
                         format!(
                             "unknown option `{key}` for {} {}; allowed: {allowed}",
-                            if self.kind == Kind::ObservableGauge { "an" } else { "a" },
+                            if self.kind == Kind::ObservableGauge {
+                                "an"
+                            } else {
+                                "a"
+                            },
                             self.kind.ident()
                         ),
                     ));

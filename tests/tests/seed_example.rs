@@ -14,7 +14,10 @@ fn a_global_meter_from_the_first_line_of_main_is_exported() {
         .expect("run seed_example");
     assert!(status.success());
     let sel = format!("{}=\"{instance}\"", b.instance_label());
-    b.wait_for_value(&format!("plain_requests_total{{{sel}, method=\"GET\"}}"), 3.0);
+    b.wait_for_value(
+        &format!("plain_requests_total{{{sel}, method=\"GET\"}}"),
+        3.0,
+    );
     b.wait_for_value(&format!("plain_latency_seconds_count{{{sel}}}"), 2.0);
     b.wait_for_value(&format!("plain_latency_seconds_sum{{{sel}}}"), 0.75);
     b.wait_for_value(&format!("plain_in_flight{{{sel}}}"), 3.0);

@@ -20,6 +20,7 @@
 //!    - the resource attributes the backend promotes (`service.*`,
 //!      `telemetry.sdk.*`, the configured ones) and the `otel_scope_*`
 //!      labels: collide with those labels.
+//!
 //!    `quantile` is kept: it only clashes on summaries, which are never
 //!    exported. An empty key is dropped. Keys are cut at [`MAX_KEY_LEN`]
 //!    bytes.
