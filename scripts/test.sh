@@ -32,11 +32,14 @@ if [ -z "${PROMETHEUS_BIN:-}" ] && [ -z "${TELEMETRY_TEST_VM_URL:-}" ]; then
 fi
 
 log="$(mktemp)"
-cargo test --workspace --all-targets 2>&1 | tee "$log"
-cargo test --workspace --doc 2>&1 | tee -a "$log"
+# Every test binary runs, whatever failed before it; the run fails at the
+# end if any did.
+status=0
+cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log" || status=1
+cargo test --workspace --doc --no-fail-fast 2>&1 | tee -a "$log" || status=1
 # The `strict-names` feature: every declaration strict (its own build, so
 # that the feature does not reach the rest of the workspace).
-cargo test -p telemetry-macros --features strict-names --lib 2>&1 | tee -a "$log"
+cargo test -p telemetry-macros --features strict-names --lib 2>&1 | tee -a "$log" || status=1
 
 if [ -n "${started_vm:-}" ]; then
   scripts/vm-stop.sh
@@ -46,3 +49,4 @@ fi
 # One closing line for the whole run: the sum over every test binary.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
+exit "$status"

@@ -127,8 +127,8 @@ fn hostile_attributes_are_stored_or_cut_by_the_documented_rule() {
         // histogram's buckets.
         "add 3 case=name __name__=evil_total".to_string(),
         "hist 5 case=le le=3".to_string(),
-        // Two spellings of one label, and an empty value next to no
-        // attribute: one series each, counts summed.
+        // Two spellings of one label under the backend's escaping, and an
+        // empty value next to no attribute: one series each, counts summed.
         "add 4 case=dot a.b=x".to_string(),
         "add 5 case=dot a_b=x".to_string(),
         "add 6 case=empty e=".to_string(),
@@ -189,8 +189,8 @@ fn hostile_attributes_are_stored_or_cut_by_the_documented_rule() {
     for needle in [
         "more than 24 attributes",
         "longer than 128 bytes",
-        "\"le\" is a label the backend sets itself",
-        "\"job\" is a label the backend sets itself",
+        "\"le\" clashes with a label the backend sets itself",
+        "\"job\" clashes with a label the backend sets itself",
     ] {
         assert_eq!(
             lines.iter().filter(|l| l.contains(needle)).count(),

@@ -284,7 +284,9 @@ pub(crate) struct Table {
     /// its series' cumulative points (each was zero until then).
     pub(crate) start_ns: u64,
     /// Whether some series' exported attributes differ from what was
-    /// recorded (normalised), so that two series may meet on the wire.
+    /// recorded (normalised), or have a key that a backend escapes
+    /// (`a.b`, stored as `a_b` by the escaping strategies), so that two
+    /// series may meet in the backend.
     pub(crate) altered: AtomicBool,
 }
 
@@ -430,7 +432,7 @@ impl Table {
                 slots[i].get_or_insert(|| Series::new(attrs, hash, self.words, self.stripes));
             if stored {
                 self.len.fetch_add(1, Relaxed);
-                if s.raw.is_some() {
+                if s.raw.is_some() || s.attrs.iter().any(|kv| escapable(kv.key.as_str())) {
                     self.altered.store(true, Relaxed);
                 }
             }
@@ -519,6 +521,12 @@ impl Table {
         self.for_each(|s| total += s.heap_bytes());
         total
     }
+}
+
+/// Whether a backend that escapes label names stores `key` differently
+/// from how it is sent.
+fn escapable(key: &str) -> bool {
+    !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 #[cfg(test)]
