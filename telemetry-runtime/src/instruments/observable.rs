@@ -6,8 +6,10 @@ use crate::registry::{Instrument, Metadata, Source};
 use crate::storage::table::Series;
 use opentelemetry::metrics::AsyncInstrument;
 use opentelemetry::KeyValue;
+use std::cell::Cell;
+use std::collections::HashSet;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 
 /// The callback of an observable gauge: it reports values through the
 /// observer it is given (`observer.observe(value, &attributes)`).
@@ -92,24 +94,60 @@ impl AsyncInstrument<f64> for Observer {
     }
 }
 
+thread_local! {
+    /// Whether this thread is running an observable gauge's callback: its
+    /// panics are reported by [`observe`] alone.
+    static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Keeps the panic hook quiet for panics inside callbacks (they get one
+/// message of ours instead of one per export); every other panic goes to
+/// the hook that was there before.
+fn quiet_callback_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_CALLBACK.with(Cell::get) {
+                previous(info)
+            }
+        }));
+    });
+}
+
 /// Runs the callback of `inst` and stores what it reports; the series it
 /// reported, or `None` when it panicked (its points are then left out of
-/// this export).
+/// this export, with one message per gauge).
 pub(crate) fn observe(
     inst: &'static Instrument,
     callback: ObserveCallback,
 ) -> Option<Vec<&'static Series>> {
+    quiet_callback_panics();
     let observer = Observer {
         values: Mutex::new(Vec::new()),
     };
+    IN_CALLBACK.with(|f| f.set(true));
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&observer)));
-    if run.is_err() {
-        let meta = inst.metadata();
-        diag::warn_once(&format!(
-            "the callback of observable gauge `{}` (declared at {}) panicked; its points are left \
-             out of the exports where it does",
-            meta.name, meta.location
-        ));
+    IN_CALLBACK.with(|f| f.set(false));
+    if let Err(payload) = run {
+        static WARNED: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
+        let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
+        if warned
+            .get_or_insert_with(HashSet::new)
+            .insert(inst as *const Instrument as usize)
+        {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-string payload".to_owned());
+            let meta = inst.metadata();
+            diag::warn(format_args!(
+                "the callback of observable gauge `{}` (declared at {}) panicked ({why}); its \
+                 points are left out of every export where it panics",
+                meta.name, meta.location
+            ));
+        }
         return None;
     }
     let values = observer
