@@ -19,23 +19,22 @@ pub(crate) fn hash_set(attrs: &[KeyValue]) -> u64 {
     acc
 }
 
-/// A cheap fingerprint of an attribute list from its *values* alone: the
-/// addresses of string values, the bits of the others, in list order.
-/// Equal sets built from other string copies, in another order or with
-/// other keys over the same values can get the same or other
-/// fingerprints, so it only keys a cache whose hits are verified by
-/// [`set_eq`]; the canonical lookup uses [`hash_set`]. Keys are left out
-/// because the sets of one instrument mostly share them, and reading them
-/// would double the work.
+/// A cheap fingerprint of an attribute list from its *values* alone, in
+/// list order: the bytes of short string values (at most two loads up to
+/// 16 bytes, so that strings built per call, such as an actor id from
+/// `to_string()`, find their series as literals do), the address of
+/// longer ones, the bits of the others. Equal sets in another order or
+/// with other keys over the same values can get the same or other
+/// fingerprints, so it only keys a cache whose hits are verified; the
+/// canonical lookup uses [`hash_set`]. Keys are left out because the sets
+/// of one instrument mostly share them, and reading them would double the
+/// work.
 #[inline(always)]
 pub(crate) fn fingerprint(attrs: &[KeyValue]) -> u64 {
     let mut acc = attrs.len() as u64;
     for kv in attrs {
         let v = match &kv.value {
-            Value::String(s) => {
-                let s = s.as_str();
-                s.as_ptr() as u64 ^ s.len() as u64
-            }
+            Value::String(s) => short_str_bits(s.as_str()),
             Value::I64(i) => *i as u64,
             Value::Bool(b) => *b as u64 ^ 0x5151,
             Value::F64(f) => f.to_bits(),
@@ -44,6 +43,26 @@ pub(crate) fn fingerprint(attrs: &[KeyValue]) -> u64 {
         acc = acc.rotate_left(23) ^ v;
     }
     fold(acc ^ K1, K2)
+}
+
+/// The bytes of a string of at most 16 bytes folded into a word (its
+/// address for longer ones), with its length.
+#[inline(always)]
+fn short_str_bits(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let n = b.len();
+    let bits = if n > 16 {
+        b.as_ptr() as u64
+    } else if n >= 8 {
+        read8(b, 0) ^ read8(b, n - 8).rotate_left(29)
+    } else if n >= 4 {
+        read4(b, 0) ^ (read4(b, n - 4) << 32)
+    } else if n > 0 {
+        ((b[0] as u64) << 16) | ((b[n / 2] as u64) << 8) | b[n - 1] as u64
+    } else {
+        0
+    };
+    bits ^ ((n as u64) << 56)
 }
 
 const SEED: u64 = 0x243f_6a88_85a3_08d3;
