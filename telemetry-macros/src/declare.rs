@@ -234,13 +234,16 @@ impl Declaration {
             buckets: None,
             cardinality_limit: None,
         };
-        let mut strict = strict_by_default();
+        // The feature's default covers the names it can check: literal
+        // ones, not timers (whose `.unit` ending is never strict).
+        let mut strict =
+            strict_by_default() && self.kind != Kind::Timer && matches!(self.name, Name::Known(..));
         let mut seen: Vec<String> = Vec::new();
         let mut unit_span = self.name.span();
         let allowed = match self.kind {
             Kind::Histogram => "description, unit, buckets, cardinality_limit, strict",
-            Kind::Timer => "description, buckets, cardinality_limit",
-            Kind::ObservableGauge => "description, unit",
+            Kind::Timer => "description, buckets, cardinality_limit, strict",
+            Kind::ObservableGauge => "description, unit, strict",
             _ => "description, unit, cardinality_limit, strict",
         };
         for opt in &self.options {
@@ -321,6 +324,19 @@ impl Declaration {
                 },
                 _ => unreachable!("every allowed option is matched"),
             }
+        }
+        if strict && self.kind == Kind::Timer {
+            let at = self
+                .options
+                .iter()
+                .find(|o| o.key == "strict")
+                .map_or(self.name.span(), |o| o.key.span());
+            return Err(syn::Error::new(
+                at,
+                "a timer's name is `{name}.{unit}` (Monarch's), which is never a strict name; \
+                 for a strict name declare a histogram, such as \
+                 `declare_static_histogram!(X, \"handler_duration_seconds\", unit = \"s\", strict)`",
+            ));
         }
         let kind = match self.kind {
             Kind::ObservableGauge => Kind::Gauge,
@@ -589,9 +605,9 @@ mod tests {
     }
 
     /// Without the `strict-names` feature, OpenTelemetry names pass and
-    /// `strict` turns the Prometheus rules on; with it, every declaration
-    /// is strict unless it says `strict = false`. `scripts/test.sh` runs
-    /// this test both ways.
+    /// `strict` turns the Prometheus rules on; with it, every literal name
+    /// of the workspace's own crates is strict unless it says
+    /// `strict = false`. `scripts/test.sh` runs this test both ways.
     #[test]
     fn strictness_follows_the_option_and_the_feature() {
         let dotted = quote!(::telemetry_runtime; Counter; X, "mailbox.posts");
@@ -601,13 +617,19 @@ mod tests {
         assert!(declare(opted_in)
             .unwrap_err()
             .contains("invalid strict metric name"));
-        if cfg!(feature = "strict-names") {
-            assert!(declare(dotted)
-                .unwrap_err()
-                .contains("invalid strict metric name"));
-        } else {
-            assert!(declare(dotted).is_ok());
-        }
+        // The test binary runs outside cargo's build: no primary package.
+        assert!(declare(dotted).is_ok());
+        let feature = cfg!(feature = "strict-names");
+        assert_eq!(crate::names::strict_default(feature, true), feature);
+        assert!(!crate::names::strict_default(feature, false));
+        // Strict names are OpenTelemetry names too.
+        let underscore = quote!(::telemetry_runtime; Counter; X, "_x_total", strict);
+        assert!(declare(underscore).unwrap_err().contains("starts with '_'"));
+        // A timer is never strict, and says why.
+        let timer = quote!(::telemetry_runtime; Timer; X, "t", TimeUnit::Nanos, strict);
+        assert!(declare(timer).unwrap_err().contains("never a strict name"));
+        let timer = quote!(::telemetry_runtime; Timer; X, "t", TimeUnit::Nanos, strict = false);
+        assert!(declare(timer).is_ok());
     }
 
     #[test]

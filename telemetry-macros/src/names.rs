@@ -55,9 +55,19 @@ impl Kind {
 }
 
 /// Whether declarations are strict when they don't say: the
-/// `strict-names` feature.
+/// `strict-names` feature, for the crates cargo builds as primary packages
+/// (the workspace's own). Cargo unifies features, so a dependency such as
+/// a library with dotted names is left alone.
 pub(crate) fn strict_by_default() -> bool {
-    cfg!(feature = "strict-names")
+    strict_default(
+        cfg!(feature = "strict-names"),
+        std::env::var_os("CARGO_PRIMARY_PACKAGE").is_some(),
+    )
+}
+
+/// [`strict_by_default`] for a given feature and package.
+pub(crate) fn strict_default(feature: bool, primary_package: bool) -> bool {
+    feature && primary_package
 }
 
 /// The longest OpenTelemetry instrument name.
@@ -131,6 +141,7 @@ pub(crate) fn check_declared(
     strict: bool,
 ) -> Result<(), String> {
     if strict {
+        check_otel_name(name)?;
         check_name_for(name, kind, unit)
     } else {
         check_otel_name(name)?;

@@ -73,6 +73,9 @@ pub struct Config {
     pub certificate: Option<PathBuf>,
     /// Whether request bodies are gzip-compressed.
     pub gzip: bool,
+    /// The backend's name translation strategy
+    /// (`HYPERACTOR_OTEL_TRANSLATION_STRATEGY`).
+    pub translation_strategy: crate::TranslationStrategy,
 }
 
 impl fmt::Debug for Config {
@@ -98,6 +101,7 @@ impl fmt::Debug for Config {
             )
             .field("certificate", &self.certificate)
             .field("gzip", &self.gzip)
+            .field("translation_strategy", &self.translation_strategy)
             .finish()
     }
 }
@@ -126,6 +130,7 @@ impl Config {
         "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
         "OTEL_SDK_DISABLED",
         "HYPERACTOR_OTEL_BACKEND",
+        "HYPERACTOR_OTEL_TRANSLATION_STRATEGY",
     ];
 
     /// Reads the process environment. Returns the configuration and the
@@ -265,6 +270,7 @@ impl Parser<'_> {
             resource_attributes: Vec::new(),
             temporality: self.temporality(),
             histogram_aggregation: self.histogram_aggregation(),
+            translation_strategy: self.translation_strategy(),
             headers: self.headers(),
             certificate: self
                 .first(
@@ -363,6 +369,24 @@ impl Parser<'_> {
              drops them while answering 200"
         ));
         t
+    }
+
+    fn translation_strategy(&mut self) -> crate::TranslationStrategy {
+        const VAR: &str = "HYPERACTOR_OTEL_TRANSLATION_STRATEGY";
+        let default = crate::TranslationStrategy::default();
+        match self.var(VAR, default.as_str()) {
+            None => default,
+            Some(v) => v.parse().unwrap_or_else(|_| {
+                self.bad(
+                    VAR,
+                    &v,
+                    "supported values: UnderscoreEscapingWithSuffixes, \
+                     UnderscoreEscapingWithoutSuffixes, NoUTF8EscapingWithSuffixes, NoTranslation",
+                    default.as_str(),
+                );
+                default
+            }),
+        }
     }
 
     fn histogram_aggregation(&mut self) -> HistogramAggregation {
@@ -847,6 +871,31 @@ mod tests {
         assert!(c.gzip);
         let (c, msgs) = parse(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd")]);
         assert!(!c.gzip && msgs.len() == 1);
+    }
+
+    #[test]
+    fn translation_strategy() {
+        use crate::TranslationStrategy as T;
+        assert_eq!(
+            parse(&[]).0.translation_strategy,
+            T::UnderscoreEscapingWithSuffixes
+        );
+        for t in T::ALL {
+            let (c, msgs) = parse(&[("HYPERACTOR_OTEL_TRANSLATION_STRATEGY", t.as_str())]);
+            assert!(msgs.is_empty());
+            assert_eq!(c.translation_strategy, t);
+        }
+        let (c, msgs) = parse(&[("HYPERACTOR_OTEL_TRANSLATION_STRATEGY", "notranslation")]);
+        assert!(msgs.is_empty() && c.translation_strategy == T::NoTranslation);
+        let (c, msgs) = parse(&[("HYPERACTOR_OTEL_TRANSLATION_STRATEGY", "Legacy")]);
+        assert_eq!(c.translation_strategy, T::UnderscoreEscapingWithSuffixes);
+        assert_eq!(msgs.len(), 1);
+        assert!(
+            msgs[0].contains("HYPERACTOR_OTEL_TRANSLATION_STRATEGY=\"Legacy\"")
+                && msgs[0].contains("using the default (UnderscoreEscapingWithSuffixes)"),
+            "{}",
+            msgs[0]
+        );
     }
 
     #[test]

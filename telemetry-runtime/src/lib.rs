@@ -45,6 +45,7 @@ mod snapshot;
 mod storage;
 #[cfg(test)]
 mod test_rng;
+mod translation;
 
 pub use attributes::IntoAttributeValue;
 pub use config::{
@@ -72,6 +73,7 @@ pub use storage::DEFAULT_CARDINALITY_LIMIT;
 /// The derives of [`Metrics`](trait@Metrics), [`LabelSet`](trait@LabelSet)
 /// and [`LabelValue`](trait@LabelValue); each trait documents its attributes.
 pub use telemetry_macros::{LabelSet, LabelValue, Metrics};
+pub use translation::{TranslationStrategy, UnknownStrategy};
 
 /// Default buckets of a histogram with unit `s` (Prometheus's defaults).
 pub const DEFAULT_SECONDS_BUCKETS: &[f64] = &[

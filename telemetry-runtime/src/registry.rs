@@ -302,20 +302,25 @@ impl Instrument {
     #[cold]
     #[inline(never)]
     fn init_table(&self) -> &'static Table {
-        // One creator at a time (first uses only): a table that lost a
-        // race would leave its words in the arena.
-        static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let guard = CREATING.lock().unwrap_or_else(|p| p.into_inner());
-        // SAFETY: as in `table`.
-        let t = match unsafe { self.table.load(Acquire).as_ref() } {
-            Some(t) => t,
-            None => {
-                let t: &'static Table = Box::leak(Box::new(Table::new(self.meta.clone())));
-                self.table.store(t as *const Table as *mut Table, Release);
-                t
+        // Published by compare-and-swap, with no lock (a record never
+        // waits, and a fork can't leave one held). A table that loses the
+        // race is dropped; only its few words in the arena stay reserved.
+        let new = Box::into_raw(Box::new(Table::new(self.meta.clone())));
+        let t = match self
+            .table
+            .compare_exchange(std::ptr::null_mut(), new, AcqRel, Acquire)
+        {
+            // SAFETY: `new` is the box just leaked, now published, never freed.
+            Ok(_) => unsafe { &*new },
+            Err(winner) => {
+                // SAFETY: `new` was never shared; `winner` is a published
+                // table (see `table`).
+                unsafe {
+                    drop(Box::from_raw(new));
+                    &*winner
+                }
             }
         };
-        drop(guard);
         // The first record anywhere starts the export pipeline. It never
         // waits for it: values land in storage whatever the pipeline does.
         crate::export::kick();

@@ -147,10 +147,13 @@ impl Collector {
         // (Prometheus: duplicate sample).
         // Merging costs an encoding and a hash per point: only when two
         // points can meet (several declarations, or normalised attributes).
+        let escapes = cfg.translation_strategy.escapes();
         let merge = insts.len() > 1
             || insts.iter().any(|i| {
-                i.table_if_used()
-                    .is_some_and(|t| t.altered.load(std::sync::atomic::Ordering::Relaxed))
+                i.table_if_used().is_some_and(|t| {
+                    t.altered.load(std::sync::atomic::Ordering::Relaxed)
+                        || (escapes && t.escapable.load(std::sync::atomic::Ordering::Relaxed))
+                })
             });
         // One series' words at a time, copied into `points`.
         let mut raw = vec![0u64; words];
@@ -162,7 +165,7 @@ impl Collector {
                     return;
                 }
                 let pb = attrs.into_pb();
-                let key = attrs_key(&pb);
+                let key = attrs_key(&pb, escapes);
                 if let Some(&i) = index.get(&key) {
                     combine(meta.kind, points.words_mut(i), raw);
                     points.starts[i] = points.starts[i].min(start);
@@ -572,18 +575,21 @@ impl PointAttrs {
 }
 
 /// Which series a backend files the point under (see `labels::identity`).
-fn attrs_key(attrs: &[PbKeyValue]) -> Vec<u8> {
-    super::labels::identity(attrs.iter().map(|kv| {
-        let text = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-            Some(any_value::Value::StringValue(s)) => s.clone(),
-            Some(any_value::Value::IntValue(i)) => i.to_string(),
-            Some(any_value::Value::BoolValue(b)) => b.to_string(),
-            Some(any_value::Value::DoubleValue(d)) => super::labels::render(&Value::F64(*d)),
-            Some(other) => format!("{other:?}"),
-            None => String::new(),
-        };
-        (kv.key.as_str(), text)
-    }))
+fn attrs_key(attrs: &[PbKeyValue], escapes: bool) -> Vec<u8> {
+    super::labels::identity(
+        attrs.iter().map(|kv| {
+            let text = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(any_value::Value::StringValue(s)) => s.clone(),
+                Some(any_value::Value::IntValue(i)) => i.to_string(),
+                Some(any_value::Value::BoolValue(b)) => b.to_string(),
+                Some(any_value::Value::DoubleValue(d)) => super::labels::render(&Value::F64(*d)),
+                Some(other) => format!("{other:?}"),
+                None => String::new(),
+            };
+            (kv.key.as_str(), text)
+        }),
+        escapes,
+    )
 }
 
 /// The constant attributes of a declaration, then the series' own (which

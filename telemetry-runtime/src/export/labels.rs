@@ -191,12 +191,23 @@ pub(crate) fn render(v: &Value) -> String {
 }
 
 /// The identity of a labelled point as a Prometheus-style backend sees it:
-/// the sorted `(label, text)` pairs, without empty texts. Points with equal
-/// identities are one series and must be merged before sending.
-pub(crate) fn identity<'a>(pairs: impl Iterator<Item = (&'a str, String)>) -> Vec<u8> {
+/// the sorted `(label, text)` pairs, without empty texts, with the label
+/// names escaped when the backend's strategy `escapes` them (`a.b` and
+/// `a_b` are then one label). Points with equal identities are one series
+/// and must be merged before sending.
+pub(crate) fn identity<'a>(
+    pairs: impl Iterator<Item = (&'a str, String)>,
+    escapes: bool,
+) -> Vec<u8> {
     let mut items: Vec<(String, String)> = pairs
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (sanitise(k), v))
+        .map(|(k, v)| {
+            if escapes {
+                (sanitise(k), v)
+            } else {
+                (k.to_owned(), v)
+            }
+        })
         .collect();
     items.sort();
     items.dedup_by(|a, b| a.0 == b.0);
@@ -295,10 +306,18 @@ mod tests {
 
     #[test]
     fn identity_matches_how_backends_see_labels() {
-        let a = identity([("k", "1".to_owned()), ("e", String::new())].into_iter());
-        let b = identity([("k", render(&Value::I64(1)))].into_iter());
+        let a = identity(
+            [("k", "1".to_owned()), ("e", String::new())].into_iter(),
+            true,
+        );
+        let b = identity([("k", render(&Value::I64(1)))].into_iter(), true);
         assert_eq!(a, b);
-        assert_ne!(a, identity([("k", "2".to_owned())].into_iter()));
+        assert_ne!(a, identity([("k", "2".to_owned())].into_iter(), true));
+        // `a.b` and `a_b` are one label only where the backend escapes.
+        let dotted = |escapes| identity([("a.b", "x".to_owned())].into_iter(), escapes);
+        let plain = |escapes| identity([("a_b", "x".to_owned())].into_iter(), escapes);
+        assert_eq!(dotted(true), plain(true));
+        assert_ne!(dotted(false), plain(false));
     }
 
     use crate::test_rng::Rng;

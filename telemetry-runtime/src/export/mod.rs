@@ -151,7 +151,20 @@ impl MetricReader for SharedReader {
     }
 }
 
+thread_local! {
+    /// Whether this thread is starting the pipeline: a meter it asks for
+    /// meanwhile must not wait for the start (it would wait for itself).
+    static STARTING_HERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn start() -> Option<Pipeline> {
+    STARTING_HERE.with(|s| s.set(true));
+    let p = start_here();
+    STARTING_HERE.with(|s| s.set(false));
+    p
+}
+
+fn start_here() -> Option<Pipeline> {
     let config = crate::config::current().clone();
     OWNER_PID.store(std::process::id(), Ordering::Relaxed);
     let catalog = registry::build_catalog();
@@ -451,16 +464,21 @@ impl opentelemetry::metrics::MeterProvider for LazyProvider {
         &self,
         scope: opentelemetry::InstrumentationScope,
     ) -> opentelemetry::metrics::Meter {
+        // Export disabled or shut down, or a meter asked for by the start
+        // itself (a tracing layer over the SDK's internal logs): a
+        // provider with no reader, whose instruments record nothing.
+        let off = |scope| {
+            static OFF: OnceLock<SdkMeterProvider> = OnceLock::new();
+            OFF.get_or_init(|| SdkMeterProvider::builder().build())
+                .meter_with_scope(scope)
+        };
+        if STARTING_HERE.with(std::cell::Cell::get) {
+            return off(scope);
+        }
         kick();
         match pipeline() {
             Some(p) => p.provider.meter_with_scope(scope),
-            None => {
-                // Export disabled or shut down: a provider with no reader,
-                // whose instruments record nothing.
-                static OFF: OnceLock<SdkMeterProvider> = OnceLock::new();
-                OFF.get_or_init(|| SdkMeterProvider::builder().build())
-                    .meter_with_scope(scope)
-            }
+            None => off(scope),
         }
     }
 }

@@ -18,10 +18,13 @@ pub type ObserveCallback = fn(&dyn AsyncInstrument<f64>);
 /// An `f64` gauge read by a callback at each export, declared with
 /// [`declare_observable_gauge!`](crate::declare_observable_gauge).
 ///
-/// The callback runs on the export thread, once per export, and only the
-/// series it reports in that run are exported. A callback that panics
-/// fails that gauge's points of that export only (with one message);
-/// everything else in the request is sent.
+/// The callback runs on the export thread, once per export (and on the
+/// caller's thread in [`snapshot()`](crate::snapshot), possibly while an
+/// export runs it too: it must be callable from two threads at once). Only
+/// the series it reports in that run are exported. A callback that panics
+/// fails that gauge's points of that export only (with one message per
+/// gauge); everything else in the request is sent. Under
+/// `panic = "abort"` a panic ends the process, as anywhere.
 ///
 /// ```
 /// use telemetry_runtime::{declare_observable_gauge, kv_pairs};

@@ -168,7 +168,9 @@ impl Timer {
         let table = self.inner.table();
         let series = table.series(attributes);
         let b = self.buckets();
-        let nanos = duration.as_nanos().min(u64::MAX as u128) as u64;
+        // At most 2^53 ns (104 days) per record, so that no record can wrap
+        // the sum word of ticks.
+        let nanos = duration.as_nanos().min(MAX_RECORD_NANOS as u128) as u64;
         let value = (nanos / self.unit.nanos()) as f64;
         let ticks = (nanos as f64 * b.ticks_per_nano).round() as u64;
         let (block, stripe) = series.cells.local_block();
@@ -189,6 +191,10 @@ impl std::fmt::Debug for Timer {
             .finish_non_exhaustive()
     }
 }
+
+/// The longest duration one [`Timer::record`] adds to the sum: 2^53 ns,
+/// about 104 days.
+const MAX_RECORD_NANOS: u64 = 1 << 53;
 
 /// Counts one duration of `ticks` in word `bucket` of `block` and adds the
 /// ticks to word `sum`.

@@ -284,10 +284,11 @@ pub(crate) struct Table {
     /// its series' cumulative points (each was zero until then).
     pub(crate) start_ns: u64,
     /// Whether some series' exported attributes differ from what was
-    /// recorded (normalised), or have a key that a backend escapes
-    /// (`a.b`, stored as `a_b` by the escaping strategies), so that two
-    /// series may meet in the backend.
+    /// recorded (normalised), so that two series may meet on the wire.
     pub(crate) altered: AtomicBool,
+    /// Whether some series has a key that an escaping backend stores
+    /// otherwise (`a.b` as `a_b`), so that two series may meet there.
+    pub(crate) escapable: AtomicBool,
 }
 
 impl Table {
@@ -320,6 +321,7 @@ impl Table {
             warned: AtomicBool::new(false),
             start_ns: now_ns(),
             altered: AtomicBool::new(false),
+            escapable: AtomicBool::new(false),
         }
     }
 
@@ -432,8 +434,11 @@ impl Table {
                 slots[i].get_or_insert(|| Series::new(attrs, hash, self.words, self.stripes));
             if stored {
                 self.len.fetch_add(1, Relaxed);
-                if s.raw.is_some() || s.attrs.iter().any(|kv| escapable(kv.key.as_str())) {
+                if s.raw.is_some() {
                     self.altered.store(true, Relaxed);
+                }
+                if s.attrs.iter().any(|kv| escapable(kv.key.as_str())) {
+                    self.escapable.store(true, Relaxed);
                 }
             }
             if s.matches(hash, attrs) {

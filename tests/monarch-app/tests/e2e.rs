@@ -7,11 +7,13 @@
 use std::process::Command;
 use tests::vm::{Vm, VmOptions};
 
-/// Runs `monarch-app` against `vm` under instance id `instance`.
-fn run_app(vm: &Vm, instance: &str) {
+/// Runs `monarch-app` against `vm` under instance id `instance`, telling
+/// it the backend's translation strategy.
+fn run_app(vm: &Vm, instance: &str, strategy: &str) {
     let status = Command::new(env!("CARGO_BIN_EXE_monarch-app"))
         .env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", vm.otlp_endpoint())
         .env("OTEL_SERVICE_INSTANCE_ID", instance)
+        .env("HYPERACTOR_OTEL_TRANSLATION_STRATEGY", strategy)
         .env("OTEL_METRIC_EXPORT_INTERVAL", "3600000")
         .status()
         .expect("run monarch-app");
@@ -51,7 +53,9 @@ struct Mode {
     instance: &'static str,
     /// `service.instance.id` as a label.
     instance_label: &'static str,
-    names: [&'static str; 18],
+    /// The Prometheus strategy the mode is like.
+    strategy: &'static str,
+    names: [&'static str; 21],
 }
 
 impl Mode {
@@ -76,7 +80,7 @@ impl Mode {
 }
 
 fn check(m: &Mode, stored: &dyn Fn(usize) -> &'static str, method_key: &str) {
-    run_app(&m.vm, m.instance);
+    run_app(&m.vm, m.instance, m.strategy);
     // Every name the program sends, stored as the mode stores it.
     let sel = format!("{{\"{}\"=\"{}\"}}", m.instance_label, m.instance);
     m.vm.wait_until(&sel, |r| r.len() >= m.names.len());
@@ -132,6 +136,13 @@ fn check(m: &Mode, stored: &dyn Fn(usize) -> &'static str, method_key: &str) {
             .1;
     // Four empty scopes: well under a second in nanoseconds.
     assert!((0.0..1e9).contains(&handler), "handler sum {handler} ns");
+    // Measured durations: 1234 + 766 µs, to a clock tick.
+    m.value(stored(18), "", 2.0);
+    let sum =
+        m.vm.wait_until(&m.sel(stored(19), ""), |r| r.len() == 1)
+            .remove(0)
+            .1;
+    assert!((sum - 2000.0).abs() < 0.01, "1234 + 766 us: {sum}");
 }
 
 #[test]
@@ -143,6 +154,7 @@ fn monarch_code_arrives_in_both_naming_modes() {
         }),
         instance: "monarch-as-sent",
         instance_label: "service.instance.id",
+        strategy: "NoTranslation",
         names: [
             "mailbox.posts",
             "channel.errors",
@@ -162,12 +174,16 @@ fn monarch_code_arrives_in_both_naming_modes() {
             "actor.spawn_duration.ms_sum",
             "actor.message_handler_duration.ns_bucket",
             "actor.spawn_duration.ms_bucket",
+            "actor.dispatch_duration.us_count",
+            "actor.dispatch_duration.us_sum",
+            "actor.dispatch_duration.us_bucket",
         ],
     };
     let prometheus_naming = Mode {
         vm: Vm::start(VmOptions::default()),
         instance: "monarch-prometheus-naming",
         instance_label: "service_instance_id",
+        strategy: "UnderscoreEscapingWithSuffixes",
         names: [
             "mailbox_posts_total",
             "channel_errors_total",
@@ -187,6 +203,9 @@ fn monarch_code_arrives_in_both_naming_modes() {
             "actor_spawn_duration_ms_milliseconds_sum",
             "actor_message_handler_duration_ns_nanoseconds_bucket",
             "actor_spawn_duration_ms_milliseconds_bucket",
+            "actor_dispatch_duration_us_microseconds_count",
+            "actor_dispatch_duration_us_microseconds_sum",
+            "actor_dispatch_duration_us_microseconds_bucket",
         ],
     };
     let a = |i: usize| as_sent.names[i];

@@ -29,6 +29,11 @@ declare_static_timer!(
     "actor.spawn_duration",
     telemetry_runtime::TimeUnit::Millis
 );
+declare_static_timer!(
+    DISPATCH_DURATION,
+    "actor.dispatch_duration",
+    telemetry_runtime::TimeUnit::Micros
+);
 declare_observable_gauge!(HEAP_SIZE, "process.heap.size", |observer| {
     observer.observe(512.0, &[]);
 });

@@ -61,6 +61,8 @@ pub fn run() {
     for _ in 0..4 {
         let _timer = MESSAGE_HANDLER_DURATION.start(kv_pairs!("actor_id" => "0"));
     }
+    DISPATCH_DURATION.record(Duration::from_micros(1234), &[]);
+    DISPATCH_DURATION.record(Duration::from_micros(766), &[]);
     SPAWN_DURATION.record(Duration::from_millis(7), &[]);
     SPAWN_DURATION.record(Duration::from_micros(2500), &[]);
     let _ = &*HEAP_SIZE;
