@@ -346,6 +346,7 @@ pub mod __private {
         Instrument, MetricsGroup, Source, TELEMETRY_RUNTIME_INSTRUMENTS,
         TELEMETRY_RUNTIME_METRIC_GROUPS,
     };
+    pub use crate::translation::promql_name;
     pub use crate::{InstrumentKind, Location, Metadata};
     pub use linkme;
     pub use opentelemetry::{KeyValue, Value};

@@ -195,6 +195,39 @@ pub struct Metadata {
     pub objectives: &'static [(&'static str, f64)],
 }
 
+impl Metadata {
+    /// The name the backend stores for this metric under `strategy`, by
+    /// Prometheus's translation rules (unit words, `_total`, `_ratio`,
+    /// escaping). For a histogram it is the base name: `_bucket`, `_count`
+    /// and `_sum` follow from it.
+    ///
+    /// ```
+    /// use telemetry_runtime::{declare_static_counter, TranslationStrategy as T};
+    /// declare_static_counter!(POSTS, "doc.mailbox.posts");
+    /// let m = POSTS.metadata();
+    /// assert_eq!(m.stored_name(T::UnderscoreEscapingWithSuffixes), "doc_mailbox_posts_total");
+    /// assert_eq!(m.stored_name(T::NoUTF8EscapingWithSuffixes), "doc.mailbox.posts_total");
+    /// assert_eq!(m.stored_name(T::NoTranslation), "doc.mailbox.posts");
+    /// ```
+    pub fn stored_name(&self, strategy: crate::TranslationStrategy) -> String {
+        crate::translation::stored_name(self.name, self.unit, self.kind.into(), strategy)
+    }
+
+    /// The label name the backend stores for attribute `key` under
+    /// `strategy`.
+    ///
+    /// ```
+    /// use telemetry_runtime::{declare_static_counter, TranslationStrategy as T};
+    /// declare_static_counter!(POSTS, "doc.label.posts");
+    /// let m = POSTS.metadata();
+    /// assert_eq!(m.stored_label(T::UnderscoreEscapingWithSuffixes, "http.request.method"), "http_request_method");
+    /// assert_eq!(m.stored_label(T::NoTranslation, "http.request.method"), "http.request.method");
+    /// ```
+    pub fn stored_label(&self, strategy: crate::TranslationStrategy, key: &str) -> String {
+        crate::translation::stored_label(key, strategy)
+    }
+}
+
 /// Where an instrument's values come from.
 #[doc(hidden)]
 #[derive(Clone, Copy)]

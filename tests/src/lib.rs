@@ -5,7 +5,10 @@
 //! 1. `TELEMETRY_TEST_VM_URL`: a VictoriaMetrics that `scripts/test.sh`
 //!    started for the whole run (started with `-opentelemetry.usePrometheusNaming`);
 //! 2. `PROMETHEUS_BIN`: a Prometheus 3.x with the OTLP receiver, started by
-//!    this process with `examples/prometheus.yml`;
+//!    this process with `examples/prometheus.yml`, whose translation
+//!    strategy `PROMETHEUS_STRATEGY` may replace (default: the file's,
+//!    `NoTranslation`); versions before 3.8 get
+//!    `--enable-feature=native-histograms`;
 //! 3. otherwise a VictoriaMetrics started by this process (installed by
 //!    `scripts/vm-install.sh` if needed).
 //!
@@ -47,6 +50,9 @@ pub struct Backend {
     pub url: String,
     /// Which server it is.
     pub kind: Kind,
+    /// The translation strategy it stores names by (VictoriaMetrics with
+    /// `-opentelemetry.usePrometheusNaming` is Prometheus's default).
+    pub strategy: telemetry_runtime::TranslationStrategy,
 }
 
 /// The repository root.
@@ -88,6 +94,37 @@ impl Backend {
         match self.kind {
             Kind::Victoria => format!("{metric}{{{}=\"{instance}\"}}", self.instance_label()),
             Kind::Prometheus => format!("target_info{{instance=\"{instance}\"}}"),
+        }
+    }
+
+    /// Whether `actual` is the `expected` value of a query. Exact (to
+    /// 1e-9) everywhere but for `extrapolated` functions on Prometheus,
+    /// whose `increase()` and `rate()` extrapolate to the window's edges
+    /// (VictoriaMetrics' do not): there within 10%.
+    pub fn matches(&self, actual: f64, expected: f64, extrapolated: bool) -> bool {
+        let tolerance = if extrapolated && self.kind == Kind::Prometheus {
+            0.1
+        } else {
+            1e-9
+        };
+        (actual - expected).abs() <= tolerance * expected.abs().max(1.0)
+    }
+
+    /// The count of exponential histogram `name` over `selector`
+    /// (`a="b"`): one native series on Prometheus (`histogram_count(x)`),
+    /// `x_count` on VictoriaMetrics.
+    pub fn exponential_count(&self, name: &str, selector: &str) -> String {
+        match self.kind {
+            Kind::Prometheus => format!("histogram_count({name}{{{selector}}})"),
+            Kind::Victoria => format!("{name}_count{{{selector}}}"),
+        }
+    }
+
+    /// The sum of exponential histogram `name`, as [`exponential_count`](Self::exponential_count).
+    pub fn exponential_sum(&self, name: &str, selector: &str) -> String {
+        match self.kind {
+            Kind::Prometheus => format!("histogram_sum({name}{{{selector}}})"),
+            Kind::Victoria => format!("{name}_sum{{{selector}}}"),
         }
     }
 
@@ -212,6 +249,7 @@ pub fn backend() -> &'static Backend {
             return Backend {
                 url,
                 kind: Kind::Victoria,
+                strategy: telemetry_runtime::TranslationStrategy::UnderscoreEscapingWithSuffixes,
             };
         }
         if let Ok(bin) = std::env::var("PROMETHEUS_BIN") {
@@ -327,6 +365,37 @@ fn spawn_victoria() -> Backend {
     Backend {
         url,
         kind: Kind::Victoria,
+        strategy: telemetry_runtime::TranslationStrategy::UnderscoreEscapingWithSuffixes,
+    }
+}
+
+/// `(major, minor)` of a Prometheus binary, from the first line of
+/// `prometheus --version` (`prometheus, version 3.5.3 (branch: ..)`).
+pub fn prometheus_version(bin: &str) -> Option<(u32, u32)> {
+    let out = Command::new(bin).arg("--version").output().ok()?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    parse_prometheus_version(&text)
+}
+
+/// `(major, minor)` from `prometheus --version`'s output.
+pub fn parse_prometheus_version(text: &str) -> Option<(u32, u32)> {
+    let line = text.lines().next()?;
+    let v = line.split("version ").nth(1)?.split_whitespace().next()?;
+    let mut parts = v.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// The strategy the Prometheus of `PROMETHEUS_BIN` runs: `PROMETHEUS_STRATEGY`,
+/// else the one in `examples/prometheus.yml`.
+fn prometheus_strategy() -> telemetry_runtime::TranslationStrategy {
+    match std::env::var("PROMETHEUS_STRATEGY") {
+        Ok(s) => s
+            .parse()
+            .unwrap_or_else(|e| panic!("PROMETHEUS_STRATEGY: {e}")),
+        Err(_) => telemetry_runtime::TranslationStrategy::NoTranslation,
     }
 }
 
@@ -344,22 +413,41 @@ pub fn victoria_flags() -> [&'static str; 5] {
 fn spawn_prometheus(bin: &str) -> Backend {
     let port = free_port();
     let data = temp_dir("prom");
+    let strategy = prometheus_strategy();
+    // The shipped configuration with the strategy asked for.
+    let shipped = std::fs::read_to_string(repo_root().join("examples/prometheus.yml"))
+        .expect("examples/prometheus.yml");
+    let config: String = shipped
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("translation_strategy:") {
+                format!("  translation_strategy: {strategy}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config_path = data.join("prometheus.yml");
+    std::fs::write(&config_path, config).expect("write prometheus.yml");
     let mut cmd = Command::new(bin);
-    cmd.arg(format!(
-        "--config.file={}",
-        repo_root().join("examples/prometheus.yml").display()
-    ))
-    .arg(format!("--storage.tsdb.path={}", data.display()))
-    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-    .arg("--web.enable-otlp-receiver")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
+    cmd.arg(format!("--config.file={}", config_path.display()));
+    // Native histograms are stable from 3.8 on; before, they need a flag.
+    if prometheus_version(bin).is_some_and(|v| v < (3, 8)) {
+        cmd.arg("--enable-feature=native-histograms");
+    }
+    cmd.arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-otlp-receiver")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     spawn_for_life(cmd);
     let url = format!("http://127.0.0.1:{port}");
     wait_healthy(&url, "/-/ready");
     Backend {
         url,
         kind: Kind::Prometheus,
+        strategy,
     }
 }
 
@@ -381,6 +469,7 @@ pub fn setup() -> &'static str {
             "deployment.environment=test,team=obs%2Cinfra",
         );
         std::env::set_var("OTEL_METRIC_EXPORT_INTERVAL", "500");
+        std::env::set_var("HYPERACTOR_OTEL_TRANSLATION_STRATEGY", b.strategy.as_str());
         std::env::set_var("OTEL_METRIC_EXPORT_TIMEOUT", "5000");
         id
     })
@@ -395,7 +484,25 @@ pub fn child_env(instance: &str) -> Vec<(String, String)> {
         ),
         ("OTEL_SERVICE_INSTANCE_ID".into(), instance.into()),
         ("OTEL_SERVICE_NAME".into(), "e2e-child".into()),
+        (
+            "HYPERACTOR_OTEL_TRANSLATION_STRATEGY".into(),
+            backend().strategy.as_str().into(),
+        ),
         // Long interval: only the exit flush can deliver.
         ("OTEL_METRIC_EXPORT_INTERVAL".into(), "3600000".into()),
     ]
+}
+
+#[cfg(test)]
+mod version_tests {
+    #[test]
+    fn prometheus_versions_are_read_from_the_first_line() {
+        let out = "prometheus, version 3.5.3 (branch: HEAD, revision: abc)\n  build user: x\n";
+        assert_eq!(super::parse_prometheus_version(out), Some((3, 5)));
+        assert_eq!(
+            super::parse_prometheus_version("prometheus, version 3.10.0 (branch: main)"),
+            Some((3, 10))
+        );
+        assert_eq!(super::parse_prometheus_version("nonsense"), None);
+    }
 }

@@ -261,6 +261,35 @@ impl Drop for Vm {
     }
 }
 
+/// The metric names `vm` stores for the series of `selector`, sorted
+/// (`/api/v1/label/__name__/values`).
+pub fn stored_names(vm: &Vm, selector: &str) -> Vec<String> {
+    let _ = vm
+        .agent
+        .get(format!("{}/internal/force_flush", vm.url))
+        .call();
+    let body = vm
+        .agent
+        .get(format!("{}/api/v1/label/__name__/values", vm.url))
+        .query("match[]", selector)
+        .call()
+        .expect("label values")
+        .body_mut()
+        .read_to_string()
+        .expect("label values body");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("label values JSON");
+    let mut names: Vec<String> = v["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

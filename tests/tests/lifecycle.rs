@@ -118,9 +118,13 @@ fn exponential_histograms_on_request() {
             aggregation.as_ref(),
         )],
     );
-    assert_histogram_totals(&instance);
     let b = backend();
     let l = b.instance_label();
+    // Prometheus stores one native series; VictoriaMetrics `_count`,
+    // `_sum` and `vmrange` buckets.
+    let sel = format!("{l}=\"{instance}\"");
+    b.wait_for_value(&b.exponential_count("scenario_size_bytes", &sel), 3.0);
+    b.wait_for_value(&b.exponential_sum("scenario_size_bytes", &sel), 555.0);
     // No explicit `le` buckets were sent.
     let r = b
         .query(&format!(

@@ -3,12 +3,14 @@
 use super::MetricSummary;
 use serde_json::{json, Value};
 
-pub(super) fn render(metrics: &[MetricSummary]) -> String {
+pub(super) fn render(metrics: &[MetricSummary], strategy: crate::TranslationStrategy) -> String {
     let list: Vec<Value> = metrics
         .iter()
         .map(|m| {
             json!({
                 "name": m.name,
+                "stored_name": m.stored_name(strategy),
+                "translation_strategy": strategy.as_str(),
                 "kind": m.kind.as_str(),
                 "unit": m.unit,
                 "description": m.description,

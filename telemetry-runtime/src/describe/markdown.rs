@@ -32,9 +32,9 @@ fn sites(m: &MetricSummary) -> String {
     }
 }
 
-pub(super) fn render(metrics: &[MetricSummary]) -> String {
-    let mut out = String::from(
-        "| name | kind | unit | description | labels | buckets | declared at |\n|---|---|---|---|---|---|---|\n",
+pub(super) fn render(metrics: &[MetricSummary], strategy: crate::TranslationStrategy) -> String {
+    let mut out = format!(
+        "| name | stored as ({strategy}) | kind | unit | description | labels | buckets | declared at |\n|---|---|---|---|---|---|---|---|\n",
     );
     for m in metrics {
         let buckets = m
@@ -44,8 +44,9 @@ pub(super) fn render(metrics: &[MetricSummary]) -> String {
             .collect::<Vec<_>>()
             .join(", ");
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | `{}` | {} | {} | {} | {} | {} | {} |\n",
             m.name,
+            m.stored_name(strategy),
             m.kind,
             cell(m.unit),
             cell(m.description),

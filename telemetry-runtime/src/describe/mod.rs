@@ -41,6 +41,12 @@ impl MetricSummary {
         has("function") && has("module")
     }
 
+    /// The name the backend stores under `strategy` (for a histogram,
+    /// the base of `_bucket`, `_count` and `_sum`).
+    pub fn stored_name(&self, strategy: crate::TranslationStrategy) -> String {
+        crate::translation::stored_name(self.name, self.unit, self.kind.into(), strategy)
+    }
+
     /// Known values of label `key`.
     pub fn values_of(&self, key: &str) -> &[String] {
         self.labels
@@ -166,14 +172,52 @@ impl Catalog {
         out
     }
 
-    /// The catalog as a Markdown table.
+    /// The catalog as a Markdown table, with the name each metric is
+    /// stored as under the configured translation strategy
+    /// (`HYPERACTOR_OTEL_TRANSLATION_STRATEGY`).
     pub fn to_markdown(&self) -> String {
-        markdown::render(&self.summaries())
+        self.to_markdown_for(crate::config::current().translation_strategy)
     }
 
-    /// The catalog as pretty-printed JSON.
+    /// [`to_markdown`](Self::to_markdown) under `strategy`.
+    pub fn to_markdown_for(&self, strategy: crate::TranslationStrategy) -> String {
+        markdown::render(&self.summaries(), strategy)
+    }
+
+    /// The catalog as pretty-printed JSON, with each metric's stored name
+    /// under the configured translation strategy.
     pub fn to_json(&self) -> String {
-        json::render(&self.summaries())
+        self.to_json_for(crate::config::current().translation_strategy)
+    }
+
+    /// [`to_json`](Self::to_json) under `strategy`.
+    pub fn to_json_for(&self, strategy: crate::TranslationStrategy) -> String {
+        json::render(&self.summaries(), strategy)
+    }
+
+    /// The names the backend stores for every exported metric under
+    /// `strategy`, sorted: histograms as their `_bucket`, `_count` and
+    /// `_sum` series (or their base name with `native_histograms`). What
+    /// `/api/v1/label/__name__/values` should list.
+    pub fn stored_series_names(
+        &self,
+        strategy: crate::TranslationStrategy,
+        native_histograms: bool,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        for m in self.summaries() {
+            let base = m.stored_name(strategy);
+            if m.kind == InstrumentKind::Histogram && !native_histograms {
+                for s in ["_bucket", "_count", "_sum"] {
+                    out.push(format!("{base}{s}"));
+                }
+            } else {
+                out.push(base);
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The PromQL queries for every metric, and the RED set of every

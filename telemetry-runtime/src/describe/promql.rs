@@ -2,6 +2,8 @@
 
 use super::{MeteredFunction, MetricSummary};
 use crate::registry::InstrumentKind;
+use crate::translation::{promql_name, stored_label, stored_name};
+use crate::TranslationStrategy;
 
 /// How the generated queries are written.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +21,14 @@ pub struct QueryOptions {
     pub instance_label: String,
     /// Error ratio above which the generated alert fires.
     pub error_ratio_alert: f64,
+    /// The backend's translation strategy: every expression uses the
+    /// names it stores, quoted as Prometheus 3 reads UTF-8 names
+    /// (`{"mailbox.posts"}`). Default: `HYPERACTOR_OTEL_TRANSLATION_STRATEGY`.
+    pub strategy: TranslationStrategy,
+    /// Resource attributes (as declared, `k8s.cluster.name`) to bring onto
+    /// each counter's rate from `target_info`, with
+    /// `* on (job, instance) group_left (..) target_info`.
+    pub resource_attributes: Vec<String>,
 }
 
 impl Default for QueryOptions {
@@ -30,7 +40,37 @@ impl Default for QueryOptions {
             job_label: "job".into(),
             instance_label: "instance".into(),
             error_ratio_alert: 0.05,
+            strategy: crate::config::current().translation_strategy,
+            resource_attributes: Vec::new(),
         }
+    }
+}
+
+impl QueryOptions {
+    /// A label name as the backend stores attribute `key`, ready for
+    /// PromQL (quoted when it is not a legacy name).
+    pub fn label(&self, key: &str) -> String {
+        promql_name(&stored_label(key, self.strategy))
+    }
+
+    /// The stored name of a metric declared as `name` with `unit` and
+    /// `kind`.
+    pub fn stored_name(&self, name: &str, unit: &str, kind: InstrumentKind) -> String {
+        stored_name(name, unit, kind.into(), self.strategy)
+    }
+}
+
+/// The series selector of metric `name` (as stored) with `s`, a selector
+/// from [`sel`] (`{a="b"}` or nothing): `name{a="b"}` for a legacy name,
+/// `{"mailbox.posts",a="b"}` for another.
+pub(super) fn series(name: &str, s: &str) -> String {
+    let quoted = promql_name(name);
+    if !quoted.starts_with('"') {
+        return format!("{name}{s}");
+    }
+    match s.strip_prefix('{') {
+        Some(rest) => format!("{{{quoted},{rest}"),
+        None => format!("{{{quoted}}}"),
     }
 }
 
@@ -94,47 +134,55 @@ fn rate_unit(unit: &str) -> &'static str {
 /// The quantiles every histogram gets.
 pub const QUANTILES: [(f64, &str); 3] = [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")];
 
-/// The queries of one histogram over `s` (a selector).
-pub(super) fn histogram(name: &str, unit: &str, s: &str, opts: &QueryOptions) -> Vec<Query> {
+/// The queries of one histogram declared as `name` (stored as `stored`)
+/// over `s` (a selector).
+pub(super) fn histogram(
+    name: &str,
+    stored: &str,
+    unit: &str,
+    s: &str,
+    opts: &QueryOptions,
+) -> Vec<Query> {
     let w = &opts.window;
     let u = value_unit(unit);
+    let of = |suffix: &str| series(&format!("{stored}{suffix}"), s);
     let mut out = Vec::new();
     if opts.native_histograms {
+        let h = of("");
         for (quantile, label) in QUANTILES {
             out.push(q(
                 format!("{name} {label}"),
-                format!("histogram_quantile({quantile}, sum(rate({name}{s}[{w}])))"),
+                format!("histogram_quantile({quantile}, sum(rate({h}[{w}])))"),
                 u,
             ));
         }
         out.push(q(
             format!("{name} average"),
-            format!("histogram_avg(sum(rate({name}{s}[{w}])))"),
+            format!("histogram_avg(sum(rate({h}[{w}])))"),
             u,
         ));
         out.push(q(
             format!("{name} rate"),
-            format!("histogram_count(sum(rate({name}{s}[{w}])))"),
+            format!("histogram_count(sum(rate({h}[{w}])))"),
             "ops",
         ));
     } else {
+        let (bucket, sum, count) = (of("_bucket"), of("_sum"), of("_count"));
         for (quantile, label) in QUANTILES {
             out.push(q(
                 format!("{name} {label}"),
-                format!(
-                    "histogram_quantile({quantile}, sum by (le) (rate({name}_bucket{s}[{w}])))"
-                ),
+                format!("histogram_quantile({quantile}, sum by (le) (rate({bucket}[{w}])))"),
                 u,
             ));
         }
         out.push(q(
             format!("{name} average"),
-            format!("sum(rate({name}_sum{s}[{w}])) / sum(rate({name}_count{s}[{w}]))"),
+            format!("sum(rate({sum}[{w}])) / sum(rate({count}[{w}]))"),
             u,
         ));
         out.push(q(
             format!("{name} rate"),
-            format!("sum(rate({name}_count{s}[{w}]))"),
+            format!("sum(rate({count}[{w}]))"),
             "ops",
         ));
     }
@@ -142,56 +190,71 @@ pub(super) fn histogram(name: &str, unit: &str, s: &str, opts: &QueryOptions) ->
 }
 
 pub(super) fn for_metric(m: &MetricSummary, opts: &QueryOptions) -> Vec<Query> {
-    let s = sel(&[], opts);
     let w = &opts.window;
     let name = m.name;
-    let by: Vec<&str> = m.labels.iter().map(|(k, _)| k.as_str()).collect();
+    let stored = opts.stored_name(m.name, m.unit, m.kind);
+    let x = series(&stored, &sel(&[], opts));
+    let keys: Vec<&str> = m.labels.iter().map(|(k, _)| k.as_str()).collect();
+    let by: Vec<String> = keys.iter().map(|k| opts.label(k)).collect();
     match m.kind {
         InstrumentKind::Counter => {
             let mut out = vec![
                 q(
                     format!("{name} rate"),
-                    format!("sum(rate({name}{s}[{w}]))"),
+                    format!("sum(rate({x}[{w}]))"),
                     rate_unit(m.unit),
                 ),
                 q(
                     format!("{name} increase"),
-                    format!("sum(increase({name}{s}[{w}]))"),
+                    format!("sum(increase({x}[{w}]))"),
                     value_unit(m.unit),
                 ),
             ];
             if !by.is_empty() {
                 out.push(q(
-                    format!("{name} rate by {}", by.join(", ")),
-                    format!("sum by ({}) (rate({name}{s}[{w}]))", by.join(", ")),
+                    format!("{name} rate by {}", keys.join(", ")),
+                    format!("sum by ({}) (rate({x}[{w}]))", by.join(", ")),
+                    rate_unit(m.unit),
+                ));
+            }
+            if !opts.resource_attributes.is_empty() {
+                let res: Vec<String> = opts
+                    .resource_attributes
+                    .iter()
+                    .map(|k| opts.label(k))
+                    .collect();
+                let res = res.join(", ");
+                out.push(q(
+                    format!("{name} rate by {}", opts.resource_attributes.join(", ")),
+                    format!(
+                        "sum by ({res}) (rate({x}[{w}]) * on ({job}, {instance}) group_left ({res}) target_info)",
+                        job = opts.job_label,
+                        instance = opts.instance_label,
+                    ),
                     rate_unit(m.unit),
                 ));
             }
             out
         }
         InstrumentKind::UpDownCounter => vec![
-            q(
-                name.to_string(),
-                format!("sum({name}{s})"),
-                value_unit(m.unit),
-            ),
+            q(name.to_string(), format!("sum({x})"), value_unit(m.unit)),
             // Peak of each series over the window, summed (no subquery, so
             // it needs no step alignment).
             q(
                 format!("{name} max"),
-                format!("sum(max_over_time({name}{s}[{w}]))"),
+                format!("sum(max_over_time({x}[{w}]))"),
                 value_unit(m.unit),
             ),
         ],
         InstrumentKind::Gauge => vec![
-            q(name.to_string(), format!("{name}{s}"), value_unit(m.unit)),
+            q(name.to_string(), x.clone(), value_unit(m.unit)),
             q(
                 format!("{name} max"),
-                format!("max_over_time({name}{s}[{w}])"),
+                format!("max_over_time({x}[{w}])"),
                 value_unit(m.unit),
             ),
         ],
-        InstrumentKind::Histogram => histogram(name, m.unit, &s, opts),
+        InstrumentKind::Histogram => histogram(name, &stored, m.unit, &sel(&[], opts), opts),
     }
 }
 
@@ -227,7 +290,8 @@ pub(super) fn red(f: &MeteredFunction, opts: &QueryOptions) -> Vec<Query> {
         ));
     }
     if let Some(h) = &f.histogram {
-        out.extend(histogram(h, "s", &s, opts));
+        let stored = opts.stored_name(h, "s", InstrumentKind::Histogram);
+        out.extend(histogram(h, &stored, "s", &s, opts));
     }
     if f.in_flight {
         out.push(q(

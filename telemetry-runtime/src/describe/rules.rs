@@ -1,8 +1,9 @@
 //! A Prometheus rules file: recording rules for the RED set of metered
 //! functions, and an alert on their error ratio.
 
-use super::promql::{escape, function_selectors, sel, QueryOptions, QUANTILES};
+use super::promql::{escape, function_selectors, sel, series, QueryOptions, QUANTILES};
 use super::MeteredFunction;
+use crate::InstrumentKind;
 
 /// The recording rules: (record name, expression).
 pub(super) fn recording(
@@ -36,13 +37,19 @@ pub(super) fn recording(
     histograms.sort();
     histograms.dedup();
     for h in histograms {
+        let stored = opts.stored_name(h, "s", InstrumentKind::Histogram);
         for (q, label) in QUANTILES {
             let expr = if opts.native_histograms {
-                format!("histogram_quantile({q}, sum by ({by}) (rate({h}{s}[{w}])))")
+                let x = series(&stored, &s);
+                format!("histogram_quantile({q}, sum by ({by}) (rate({x}[{w}])))")
             } else {
-                format!("histogram_quantile({q}, sum by ({by}, le) (rate({h}_bucket{s}[{w}])))")
+                let x = series(&format!("{stored}_bucket"), &s);
+                format!("histogram_quantile({q}, sum by ({by}, le) (rate({x}[{w}])))")
             };
-            out.push((format!("function:{h}:{label}_{w}"), expr));
+            out.push((
+                format!("function:{}:{label}_{w}", record_part(&stored)),
+                expr,
+            ));
         }
     }
     out
@@ -65,10 +72,13 @@ pub(super) fn alerts(functions: &[MeteredFunction], opts: &QueryOptions) -> Vec<
         let by = format!("{job}, function, module");
         if let (Some(latency), Some(h)) = (f.objective("latency_seconds"), &f.histogram) {
             let p = f.objective("percentile").unwrap_or(0.99);
+            let stored = opts.stored_name(h, "s", InstrumentKind::Histogram);
             let expr = if opts.native_histograms {
-                format!("histogram_quantile({p}, sum by ({by}) (rate({h}{s}[{w}]))) > {latency}")
+                let x = series(&stored, &s);
+                format!("histogram_quantile({p}, sum by ({by}) (rate({x}[{w}]))) > {latency}")
             } else {
-                format!("histogram_quantile({p}, sum by ({by}, le) (rate({h}_bucket{s}[{w}]))) > {latency}")
+                let x = series(&format!("{stored}_bucket"), &s);
+                format!("histogram_quantile({p}, sum by ({by}, le) (rate({x}[{w}]))) > {latency}")
             };
             out.push((
                 format!("MeteredFunctionLatencyObjective:{}", f.function),
@@ -85,6 +95,20 @@ pub(super) fn alerts(functions: &[MeteredFunction], opts: &QueryOptions) -> Vec<
         }
     }
     out
+}
+
+/// A metric name as part of a recording rule's name, which must be a
+/// legacy name: other characters become `_`.
+fn record_part(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn yaml_str(s: &str) -> String {

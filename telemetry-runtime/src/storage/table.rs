@@ -253,9 +253,22 @@ impl Last {
 struct Slots {
     series: Box<[Slot]>,
     /// A recently found series, by attribute fingerprint: callers that
-    /// pass the same static strings every time skip hashing the bytes and
+    /// pass the same values every time skip hashing the bytes and
     /// probing. Hits are verified, so a stale entry is only a miss.
     recent: Box<[Slot]>,
+}
+
+impl Slots {
+    /// Keeps `s` in the recent-lookup cache at `i`, moving what was there
+    /// to its neighbour `i ^ 1` (two ways, the newest first).
+    fn remember(&self, i: usize, s: &Series) {
+        if let (Some(first), Some(second)) = (self.recent.get(i), self.recent.get(i ^ 1)) {
+            if let Some(old) = first.get() {
+                second.remember(old);
+            }
+            first.remember(s);
+        }
+    }
 }
 
 /// The storage of one instrument.
@@ -367,10 +380,20 @@ impl Table {
     #[inline(always)]
     fn series_missed(&self, attrs: &[KeyValue], word: &AtomicU64, last: Last) -> &Series {
         let slots = self.slots.get_or_init(|| self.alloc_slots());
-        let recent = &slots.recent[fingerprint(attrs) as usize & (RECENT - 1)];
-        let s = match recent.get() {
-            Some(r) if r.same(attrs) => r,
-            _ => self.lookup(slots, attrs, recent),
+        // Two ways: the fingerprint's slot and its neighbour on the same
+        // cache line, so that two sets whose fingerprints meet (or one
+        // thread's and another's) do not evict each other on every call.
+        let i = fingerprint(attrs) as usize & (RECENT - 1);
+        let found = |j: usize| {
+            slots
+                .recent
+                .get(j)
+                .and_then(Slot::get)
+                .filter(|r| r.same(attrs))
+        };
+        let s = match found(i).or_else(|| found(i ^ 1)) {
+            Some(r) => r,
+            None => self.lookup(slots, attrs, i),
         };
         // Off, a call counts towards turning it on when the first try
         // would have found its series.
@@ -383,7 +406,7 @@ impl Table {
     }
 
     #[inline(never)]
-    fn lookup<'a>(&'a self, slots: &'a Slots, attrs: &[KeyValue], recent: &Slot) -> &'a Series {
+    fn lookup<'a>(&'a self, slots: &'a Slots, attrs: &[KeyValue], recent: usize) -> &'a Series {
         let hash = hash_set(attrs);
         let series = &slots.series;
         let mask = series.len() - 1;
@@ -391,7 +414,7 @@ impl Table {
         loop {
             match series[i].get() {
                 Some(s) if s.matches(hash, attrs) => {
-                    recent.remember(s);
+                    slots.remember(recent, s);
                     return s;
                 }
                 Some(_) => i = (i + 1) & mask,

@@ -20,32 +20,6 @@ fn run_app(vm: &Vm, instance: &str, strategy: &str) {
     assert!(status.success(), "monarch-app failed: {status}");
 }
 
-/// The metric names `vm` stores for `instance`, sorted.
-fn stored_names(vm: &Vm, selector: &str) -> Vec<String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(10)))
-        .build()
-        .into();
-    let _ = agent.get(format!("{}/internal/force_flush", vm.url)).call();
-    let body = agent
-        .get(format!("{}/api/v1/label/__name__/values", vm.url))
-        .query("match[]", selector)
-        .call()
-        .expect("label values")
-        .body_mut()
-        .read_to_string()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let mut names: Vec<String> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// The stored names, the PromQL selectors and the labels of one naming
 /// mode.
 struct Mode {
@@ -84,7 +58,7 @@ fn check(m: &Mode, stored: &dyn Fn(usize) -> &'static str, method_key: &str) {
     // Every name the program sends, stored as the mode stores it.
     let sel = format!("{{\"{}\"=\"{}\"}}", m.instance_label, m.instance);
     m.vm.wait_until(&sel, |r| r.len() >= m.names.len());
-    let names = stored_names(&m.vm, &sel);
+    let names = tests::vm::stored_names(&m.vm, &sel);
     let mut expected: Vec<String> = m.names.iter().map(|s| s.to_string()).collect();
     expected.sort();
     assert_eq!(names, expected);

@@ -1,0 +1,113 @@
+//! What users query, under both of VictoriaMetrics' naming modes: as sent
+//! (Prometheus's `NoTranslation`) and with `-opentelemetry.usePrometheusNaming`
+//! (Prometheus's default, `UnderscoreEscapingWithSuffixes`). For every
+//! metric `strategies_child` declares, the backend's list of stored names
+//! equals the catalog's prediction under the matching strategy, and every
+//! generated query returns the expected number.
+
+use std::process::Command;
+use telemetry_runtime::TranslationStrategy;
+use tests::vm::{Vm, VmOptions};
+
+/// What each generated query returns on the child's workload, by title.
+fn expected(title: &str) -> f64 {
+    match title {
+        "strategy.requests increase" => 10.0,
+        "strategy.bytes.sent increase" => 512.0,
+        "strategy.queue.items" | "strategy.queue.items max" => 3.0,
+        "strategy.cpu.utilization" | "strategy.cpu.utilization max" => 0.25,
+        "strategy.memory.usage" | "strategy.memory.usage max" => 1024.0,
+        // Four values of 0.2 in the bucket (0.1, 1]: interpolated.
+        "strategy.rpc.duration p50" => 0.1 + 0.9 * 0.5,
+        "strategy.rpc.duration p95" => 0.1 + 0.9 * 0.95,
+        "strategy.rpc.duration p99" => 0.1 + 0.9 * 0.99,
+        "strategy.rpc.duration average" => 0.2,
+        // Rates over an unknown span: only their sign is known.
+        _ => f64::NAN,
+    }
+}
+
+fn check(vm: &Vm, strategy: TranslationStrategy, instance_label: &str, instance: &str) {
+    let selector = format!(
+        "{}=\"{instance}\"",
+        telemetry_runtime::__private::promql_name(instance_label)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_strategies_child"))
+        .env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", vm.otlp_endpoint())
+        .env("OTEL_SERVICE_INSTANCE_ID", instance)
+        .env("HYPERACTOR_OTEL_TRANSLATION_STRATEGY", strategy.as_str())
+        .env("STRATEGY_SELECTOR", &selector)
+        .output()
+        .expect("run strategies_child");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let predicted: Vec<String> = v["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
+    // The backend's names for this process's series.
+    let all = format!("{{{selector}}}");
+    vm.wait_until(&all, |r| r.len() >= predicted.len());
+    assert_eq!(tests::vm::stored_names(vm, &all), predicted, "{strategy}");
+    // The dotted key, as the backend stores it.
+    let label = v["method_label"].as_str().unwrap();
+    let method = telemetry_runtime::__private::promql_name(label);
+    let requests = predicted.iter().find(|n| n.contains("requests")).unwrap();
+    let requests = match telemetry_runtime::__private::promql_name(requests) {
+        q if q.starts_with('"') => format!("{{{q}, {selector}}}"),
+        bare => format!("{bare}{{{selector}}}"),
+    };
+    let q = format!("sum by ({method}) ({requests})");
+    let r = vm.wait_until(&q, |r| r.len() == 2);
+    let mut by: Vec<(String, f64)> = r
+        .iter()
+        .map(|(l, v)| (l.get(label).cloned().unwrap_or_default(), *v))
+        .collect();
+    by.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        by,
+        [("GET".to_owned(), 6.0), ("POST".to_owned(), 4.0)],
+        "{strategy}"
+    );
+    // Every generated query.
+    for q in v["queries"].as_array().unwrap() {
+        let (title, expr) = (q[0].as_str().unwrap(), q[1].as_str().unwrap());
+        let want = expected(title);
+        vm.wait_until(expr, |r| {
+            let total: f64 = r.iter().map(|s| s.1).sum();
+            !r.is_empty()
+                && if want.is_nan() {
+                    total.is_finite() && total > 0.0
+                } else {
+                    (total - want).abs() <= 1e-9 * want.abs().max(1.0)
+                }
+        });
+    }
+}
+
+#[test]
+fn stored_names_and_queries_match_each_naming_mode() {
+    let as_sent = Vm::start(VmOptions {
+        as_sent: true,
+        ..Default::default()
+    });
+    check(
+        &as_sent,
+        TranslationStrategy::NoTranslation,
+        "service.instance.id",
+        "strategies-as-sent",
+    );
+    let prometheus_naming = Vm::start(VmOptions::default());
+    check(
+        &prometheus_naming,
+        TranslationStrategy::UnderscoreEscapingWithSuffixes,
+        "service_instance_id",
+        "strategies-prometheus-naming",
+    );
+}
