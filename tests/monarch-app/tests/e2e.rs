@@ -78,7 +78,8 @@ fn check(m: &Mode, stored: &dyn Fn(usize) -> &'static str, method_key: &str) {
     );
     // Through `&'static opentelemetry::metrics::Counter<u64>`, twice.
     m.value(stored(3), "", 2.0);
-    m.value(stored(4), "", 4.0);
+    m.value(stored(4), "transport=\"tcp\"", 3.0);
+    m.value(stored(4), "transport=\"\"", 1.0);
     m.value(stored(5), "route=\"/ping\"", 2.0);
     // Up-down counter: 5 - 2 - 1 (the last through `&UpDownCounter<i64>`).
     m.value(stored(6), "", 2.0);

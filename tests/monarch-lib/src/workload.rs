@@ -49,7 +49,11 @@ pub fn run() {
         1,
         kv_pairs!("endpoint" => "ping", "retry" => true, "attempt" => 3, "ratio" => 0.5),
     );
-    REMOTE_MESSAGES.add(4, &[]);
+    // A pair list kept in a variable and used twice, and an empty one.
+    let remote = kv_pairs!("transport" => "tcp",);
+    REMOTE_MESSAGES.add(2, remote);
+    REMOTE_MESSAGES.add(1, remote);
+    REMOTE_MESSAGES.add(1, kv_pairs!());
     ACTORS_ACTIVE.add(5, &[]);
     ACTORS_ACTIVE.add(-2, &[]);
     leave(&ACTORS_ACTIVE);
