@@ -66,6 +66,29 @@ impl TranslationStrategy {
         )
     }
 
+    /// The label name the backend stores for attribute `key`.
+    ///
+    /// ```
+    /// use telemetry_runtime::TranslationStrategy as T;
+    /// assert_eq!(T::UnderscoreEscapingWithSuffixes.label("k8s.cluster.name"), "k8s_cluster_name");
+    /// assert_eq!(T::NoTranslation.label("k8s.cluster.name"), "k8s.cluster.name");
+    /// ```
+    pub fn label(self, key: &str) -> String {
+        stored_label(key, self)
+    }
+
+    /// The name the backend stores for a metric declared as `name`, of
+    /// `kind` and `unit` (for a histogram, the base name).
+    ///
+    /// ```
+    /// use telemetry_runtime::{InstrumentKind, TranslationStrategy as T};
+    /// let s = T::UnderscoreEscapingWithSuffixes;
+    /// assert_eq!(s.metric_name("rpc.duration", "s", InstrumentKind::Histogram), "rpc_duration_seconds");
+    /// ```
+    pub fn metric_name(self, name: &str, unit: &str, kind: crate::InstrumentKind) -> String {
+        stored_name(name, unit, kind.into(), self)
+    }
+
     /// Whether unit and type suffixes (`_seconds`, `_total`, `_ratio`) are
     /// added.
     pub const fn adds_suffixes(self) -> bool {

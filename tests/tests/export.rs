@@ -120,19 +120,12 @@ fn resource_labels_arrive() {
         !r.is_empty()
     });
     let res = &r[0].0;
-    assert_eq!(
-        res.get("deployment_environment").map(String::as_str),
-        Some("test")
-    );
-    assert_eq!(res.get("team").map(String::as_str), Some("obs,infra"));
-    assert_eq!(
-        res.get("telemetry_sdk_name").map(String::as_str),
-        Some("telemetry-runtime")
-    );
-    assert_eq!(
-        res.get("telemetry_sdk_language").map(String::as_str),
-        Some("rust")
-    );
+    // Resource attribute keys as the backend's strategy stores them.
+    let get = |key: &str| res.get(&b.strategy.label(key)).map(String::as_str);
+    assert_eq!(get("deployment.environment"), Some("test"));
+    assert_eq!(get("team"), Some("obs,infra"));
+    assert_eq!(get("telemetry.sdk.name"), Some("telemetry-runtime"));
+    assert_eq!(get("telemetry.sdk.language"), Some("rust"));
 }
 
 #[test]
