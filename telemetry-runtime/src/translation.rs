@@ -5,7 +5,10 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How the backend turns OpenTelemetry names into Prometheus names: its
-/// `otlp.translation_strategy`, spelled as in `prometheus.yml`. Set it
+/// `otlp.translation_strategy`, spelled as in `prometheus.yml`. The rules
+/// are those of Prometheus 3.7 and later (`otlptranslator` v1); 3.5 and
+/// 3.6 append a suffix a UTF-8 name already has, and 3.5 has no
+/// `UnderscoreEscapingWithoutSuffixes`. Set it
 /// with `HYPERACTOR_OTEL_TRANSLATION_STRATEGY` to the value the backend
 /// runs; the catalog's stored names, the generated queries, and the
 /// merging of attribute sets that the backend would see as one series

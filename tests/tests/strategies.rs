@@ -22,6 +22,13 @@ fn expected(title: &str) -> f64 {
         "strategy.rpc.duration p95" => 0.1 + 0.9 * 0.95,
         "strategy.rpc.duration p99" => 0.1 + 0.9 * 0.99,
         "strategy.rpc.duration average" => 0.2,
+        // The metered function: 10 calls, 3 errors, every one under a
+        // second (the first bucket, [0, 1]).
+        "error ratio" => 0.3,
+        "in flight" => 0.0,
+        "strategy.step.duration p50" => 0.5,
+        "strategy.step.duration p95" => 0.95,
+        "strategy.step.duration p99" => 0.99,
         // Rates over an unknown span: only their sign is known.
         _ => f64::NAN,
     }
@@ -75,10 +82,32 @@ fn check(vm: &Vm, strategy: TranslationStrategy, instance_label: &str, instance:
         [("GET".to_owned(), 6.0), ("POST".to_owned(), 4.0)],
         "{strategy}"
     );
-    // Every generated query.
-    for q in v["queries"].as_array().unwrap() {
+    // Every generated query and rule.
+    let rule = |name: &str| -> f64 {
+        match name.split(':').nth(1).unwrap_or(name) {
+            _ if name == "MeteredFunctionErrorRatioHigh" => 0.3,
+            "function_errors" => 0.3,
+            "function_calls_in_flight" => 0.0,
+            "function_calls" => f64::NAN,
+            _ if name.ends_with("p50_1h") => 0.5,
+            _ if name.ends_with("p95_1h") => 0.95,
+            _ if name.ends_with("p99_1h") => 0.99,
+            _ => panic!("no expectation for rule {name}"),
+        }
+    };
+    let queries = v["queries"].as_array().unwrap().iter();
+    let rules = v["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 7, "{rules:?}");
+    for (q, is_rule) in queries
+        .map(|q| (q, false))
+        .chain(rules.iter().map(|r| (r, true)))
+    {
         let (title, expr) = (q[0].as_str().unwrap(), q[1].as_str().unwrap());
-        let want = expected(title);
+        let want = if is_rule {
+            rule(title)
+        } else {
+            expected(title)
+        };
         vm.wait_until(expr, |r| {
             let total: f64 = r.iter().map(|s| s.1).sum();
             !r.is_empty()

@@ -318,3 +318,66 @@ pub(super) fn all(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counter() -> MetricSummary {
+        MetricSummary {
+            name: "http.server.requests",
+            kind: InstrumentKind::Counter,
+            unit: "",
+            description: "",
+            labels: vec![("http.request.method".into(), Vec::new())],
+            buckets: &[],
+            declared_at: Vec::new(),
+        }
+    }
+
+    fn exprs(strategy: TranslationStrategy) -> Vec<String> {
+        let opts = QueryOptions {
+            strategy,
+            window: "2m".into(),
+            selector: String::new(),
+            resource_attributes: vec!["k8s.cluster.name".into()],
+            ..QueryOptions::default()
+        };
+        for_metric(&counter(), &opts)
+            .into_iter()
+            .map(|q| q.expr)
+            .collect()
+    }
+
+    /// The seed's join under Prometheus's default strategy, and its
+    /// quoted form under `NoTranslation`; stored names in every query.
+    #[test]
+    fn counters_use_stored_names_and_join_resource_attributes() {
+        assert_eq!(
+            exprs(TranslationStrategy::UnderscoreEscapingWithSuffixes),
+            [
+                "sum(rate(http_server_requests_total[2m]))",
+                "sum(increase(http_server_requests_total[2m]))",
+                "sum by (http_request_method) (rate(http_server_requests_total[2m]))",
+                "sum by (k8s_cluster_name) (rate(http_server_requests_total[2m]) * on (job, instance) group_left (k8s_cluster_name) target_info)",
+            ]
+        );
+        assert_eq!(
+            exprs(TranslationStrategy::NoTranslation),
+            [
+                "sum(rate({\"http.server.requests\"}[2m]))",
+                "sum(increase({\"http.server.requests\"}[2m]))",
+                "sum by (\"http.request.method\") (rate({\"http.server.requests\"}[2m]))",
+                "sum by (\"k8s.cluster.name\") (rate({\"http.server.requests\"}[2m]) * on (job, instance) group_left (\"k8s.cluster.name\") target_info)",
+            ]
+        );
+    }
+
+    #[test]
+    fn series_selectors_put_utf8_names_inside_the_braces() {
+        assert_eq!(series("a_total", ""), "a_total");
+        assert_eq!(series("a_total", "{x=\"1\"}"), "a_total{x=\"1\"}");
+        assert_eq!(series("a.b", ""), "{\"a.b\"}");
+        assert_eq!(series("a.b", "{x=\"1\"}"), "{\"a.b\",x=\"1\"}");
+    }
+}

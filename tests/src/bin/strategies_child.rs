@@ -10,7 +10,7 @@
 use std::time::Duration;
 use telemetry_runtime::{
     declare_static_counter, declare_static_gauge, declare_static_histogram,
-    declare_static_up_down_counter, kv_pairs, QueryOptions, TranslationStrategy,
+    declare_static_up_down_counter, kv_pairs, metered, QueryOptions, TranslationStrategy,
 };
 
 declare_static_counter!(REQUESTS, "strategy.requests");
@@ -24,6 +24,16 @@ declare_static_histogram!(
     unit = "s",
     buckets = [0.1, 1.0]
 );
+
+/// Fails on every call whose argument is a multiple of 3 (3 of 0..10).
+#[metered(histogram = "strategy.step.duration", buckets = [1.0, 10.0])]
+fn step(i: u32) -> Result<(), String> {
+    if i % 3 == 0 && i > 0 {
+        Err("odd".into())
+    } else {
+        Ok(())
+    }
+}
 
 fn main() {
     let strategy: TranslationStrategy = std::env::var("HYPERACTOR_OTEL_TRANSLATION_STRATEGY")
@@ -52,6 +62,9 @@ fn main() {
     for _ in 0..4 {
         rpc.record(0.2);
     }
+    for i in 0..10 {
+        let _ = step(i);
+    }
     telemetry_runtime::flush().expect("flush");
     let catalog = telemetry_runtime::catalog();
     let opts = QueryOptions {
@@ -67,17 +80,18 @@ fn main() {
         .flat_map(|(_, qs)| qs)
         .map(|q| serde_json::json!([q.title, q.expr]))
         .collect();
-    let names: Vec<String> = catalog
-        .stored_series_names(strategy, false)
+    let rules: Vec<serde_json::Value> = catalog
+        .rule_expressions(&opts)
         .into_iter()
-        .filter(|n| n.starts_with("strategy"))
+        .map(|(name, expr)| serde_json::json!([name, expr]))
         .collect();
+    let names: Vec<String> = catalog.stored_series_names(strategy, false);
     let label = catalog
         .get("strategy.requests")
         .next()
         .map(|m| m.stored_label(strategy, "http.request.method"));
     println!(
         "{}",
-        serde_json::json!({"names": names, "queries": queries, "method_label": label})
+        serde_json::json!({"names": names, "queries": queries, "rules": rules, "method_label": label})
     );
 }
