@@ -28,7 +28,7 @@ declare_static_histogram!(
 /// Fails on every call whose argument is a multiple of 3 (3 of 0..10).
 #[metered(histogram = "strategy.step.duration", buckets = [1.0, 10.0])]
 fn step(i: u32) -> Result<(), String> {
-    if i % 3 == 0 && i > 0 {
+    if i.is_multiple_of(3) && i > 0 {
         Err("odd".into())
     } else {
         Ok(())
