@@ -7,7 +7,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use opentelemetry::KeyValue;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use telemetry_runtime::{kv_pairs, metered};
 
 /// Which thread modes a case runs in.
@@ -455,15 +455,5 @@ fn quanta_clock() -> &'static quanta::Clock {
     C.get_or_init(quanta::Clock::new)
 }
 
-fn config() -> Criterion {
-    // Exports are off: this measures recording only.
-    std::env::set_var("HYPERACTOR_OTEL_BACKEND", "none");
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_millis(1200))
-        .sample_size(20)
-        .without_plots()
-}
-
-criterion_group! { name = hot_path; config = config(); targets = counters, histograms, gauges, metered }
+criterion_group! { name = hot_path; config = benches::criterion_config(); targets = counters, histograms, gauges, metered }
 criterion_main!(hot_path);

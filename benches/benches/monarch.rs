@@ -11,7 +11,7 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
 use std::hint::black_box;
 use std::sync::LazyLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use telemetry_runtime::{declare_static_counter, declare_static_timer, kv_pairs, TimeUnit};
 
 declare_static_counter!(POSTS, "bench.mailbox.posts");
@@ -133,15 +133,5 @@ fn timer(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
-    // Exports are off: this measures recording only.
-    std::env::set_var("HYPERACTOR_OTEL_BACKEND", "none");
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_millis(1200))
-        .sample_size(20)
-        .without_plots()
-}
-
-criterion_group! { name = monarch; config = config(); targets = counter_strings, timer }
+criterion_group! { name = monarch; config = benches::criterion_config(); targets = counter_strings, timer }
 criterion_main!(monarch);

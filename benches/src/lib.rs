@@ -9,6 +9,17 @@
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+/// The criterion settings of every benchmark here, with exports off (only
+/// recording is measured).
+pub fn criterion_config() -> criterion::Criterion {
+    std::env::set_var("HYPERACTOR_OTEL_BACKEND", "none");
+    criterion::Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1200))
+        .sample_size(20)
+        .without_plots()
+}
+
 /// Runs `make(thread)` on `threads` threads at once, `iters` calls each;
 /// returns the wall time, i.e. the time per call of one thread times
 /// `iters`. Thread `t` records into series `t` when `different`, else all

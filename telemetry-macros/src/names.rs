@@ -167,47 +167,12 @@ fn unit_words(unit: &str, kind: Kind) -> Option<Option<String>> {
 }
 
 fn single_unit(u: &str) -> Option<&'static str> {
-    Some(match u {
-        "d" => "days",
-        "h" => "hours",
-        "min" => "minutes",
-        "s" => "seconds",
-        "ms" => "milliseconds",
-        "us" => "microseconds",
-        "ns" => "nanoseconds",
-        "By" => "bytes",
-        "KiBy" => "kibibytes",
-        "MiBy" => "mebibytes",
-        "GiBy" => "gibibytes",
-        "TiBy" => "tebibytes",
-        "KBy" => "kilobytes",
-        "MBy" => "megabytes",
-        "GBy" => "gigabytes",
-        "TBy" => "terabytes",
-        "m" => "meters",
-        "V" => "volts",
-        "A" => "amperes",
-        "J" => "joules",
-        "W" => "watts",
-        "g" => "grams",
-        "Cel" => "celsius",
-        "Hz" => "hertz",
-        "%" => "percent",
-        _ => return None,
-    })
+    // `1` is handled before; here it is no word.
+    telemetry_units::main_word(u).filter(|w| !w.is_empty())
 }
 
 fn per_unit(u: &str) -> Option<&'static str> {
-    Some(match u {
-        "s" => "second",
-        "m" => "minute",
-        "h" => "hour",
-        "d" => "day",
-        "w" => "week",
-        "mo" => "month",
-        "y" => "year",
-        _ => return None,
-    })
+    telemetry_units::per_word(u)
 }
 
 pub(crate) const KNOWN_UNITS: &str = "s, ms, us, ns, min, h, d, By, KiBy, MiBy, GiBy, TiBy, KBy, MBy, GBy, TBy, m, V, A, J, W, g, Cel, Hz, %, 1, X/s, or an annotation such as {request}";

@@ -162,53 +162,15 @@ impl From<crate::InstrumentKind> for NameKind {
     }
 }
 
-/// The Prometheus words of a unit's main part; a unit not listed is
+/// The Prometheus word of a unit's main part; a unit not listed is
 /// written as itself.
 fn main_unit_word(u: &str) -> &str {
-    match u {
-        "d" => "days",
-        "h" => "hours",
-        "min" => "minutes",
-        "s" => "seconds",
-        "ms" => "milliseconds",
-        "us" => "microseconds",
-        "ns" => "nanoseconds",
-        "By" => "bytes",
-        "KiBy" => "kibibytes",
-        "MiBy" => "mebibytes",
-        "GiBy" => "gibibytes",
-        // Prometheus's spelling.
-        "TiBy" => "tibibytes",
-        "KBy" => "kilobytes",
-        "MBy" => "megabytes",
-        "GBy" => "gigabytes",
-        "TBy" => "terabytes",
-        "m" => "meters",
-        "V" => "volts",
-        "A" => "amperes",
-        "J" => "joules",
-        "W" => "watts",
-        "g" => "grams",
-        "Cel" => "celsius",
-        "Hz" => "hertz",
-        "1" => "",
-        "%" => "percent",
-        other => other,
-    }
+    telemetry_units::main_word(u).unwrap_or(u)
 }
 
 /// The word of a unit's part after `/`.
 fn per_unit_word(u: &str) -> &str {
-    match u {
-        "s" => "second",
-        "m" => "minute",
-        "h" => "hour",
-        "d" => "day",
-        "w" => "week",
-        "mo" => "month",
-        "y" => "year",
-        other => other,
-    }
+    telemetry_units::per_word(u).unwrap_or(u)
 }
 
 /// The suffixes a unit asks for: its main word and its `per_` word (empty

@@ -334,19 +334,23 @@ pub(crate) fn wait_healthy(url: &str, path: &str) {
 /// The VictoriaMetrics binary, installed by `scripts/vm-install.sh` if needed.
 pub fn victoria_bin() -> &'static str {
     static BIN: OnceLock<String> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let out = Command::new(repo_root().join("scripts/vm-install.sh"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/vm-install.sh");
-        assert!(out.status.success(), "scripts/vm-install.sh failed");
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap()
-            .to_owned()
-    })
+    BIN.get_or_init(|| installed("vm-install.sh"))
+}
+
+/// The binary an install script of `scripts/` prints on its last line
+/// (installing it first if needed).
+pub fn installed(script: &str) -> String {
+    let out = Command::new(repo_root().join("scripts").join(script))
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("run scripts/{script}: {e}"));
+    assert!(out.status.success(), "scripts/{script} failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
 }
 
 fn spawn_victoria() -> Backend {

@@ -22,20 +22,6 @@ fn plain() -> Result<(), String> {
 )]
 fn dotted() {}
 
-fn prometheus() -> String {
-    let out = Command::new(tests::repo_root().join("scripts/prometheus-install.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run scripts/prometheus-install.sh");
-    assert!(out.status.success(), "scripts/prometheus-install.sh failed");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned()
-}
-
 #[test]
 fn generated_rules_load_into_prometheus_under_every_strategy() {
     std::env::set_var("HYPERACTOR_OTEL_BACKEND", "none");
@@ -71,7 +57,7 @@ fn generated_rules_load_into_prometheus_under_every_strategy() {
         .collect();
     std::fs::write(&config, format!("rule_files:\n{}\n", list.join("\n"))).unwrap();
     let port = tests::free_port();
-    let mut child = Command::new(prometheus())
+    let mut child = Command::new(tests::installed("prometheus-install.sh"))
         .arg(format!("--config.file={}", config.display()))
         .arg(format!(
             "--storage.tsdb.path={}",
