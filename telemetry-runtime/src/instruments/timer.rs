@@ -62,8 +62,8 @@ impl TimeUnit {
     }
 }
 
-/// A histogram of durations, declared with [`declare_static_timer!`]
-/// (crate::declare_static_timer): `start` returns a guard that records the
+/// A histogram of durations, declared with
+/// [`declare_static_timer!`](crate::declare_static_timer): `start` returns a guard that records the
 /// time until it is dropped, `record` takes a measured [`Duration`].
 ///
 /// Exported like Monarch's: an integer histogram named `{name}.{unit}`
