@@ -227,7 +227,7 @@ pub(crate) fn parse_buckets(e: &Expr) -> syn::Result<Vec<f64>> {
 }
 
 impl Declaration {
-    fn shape(&self) -> syn::Result<(Shape, bool)> {
+    fn shape(&self) -> syn::Result<Shape> {
         let mut shape = Shape {
             unit: String::new(),
             description: None,
@@ -370,7 +370,7 @@ impl Declaration {
         if shape.description.is_none() {
             shape.description = doc_string(&self.attrs);
         }
-        Ok((shape, strict))
+        Ok(shape)
     }
 }
 
@@ -491,7 +491,7 @@ pub(crate) fn register_tokens(krate: &TokenStream, target: TokenStream) -> Token
 }
 
 pub(crate) fn expand(d: Declaration) -> syn::Result<TokenStream> {
-    let (shape, _strict) = d.shape()?;
+    let shape = d.shape()?;
     let krate = &d.krate;
     let kind_ident = Ident::new(d.kind.ident(), Span::call_site());
     let Declaration {

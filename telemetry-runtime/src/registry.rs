@@ -210,7 +210,7 @@ impl Metadata {
     /// assert_eq!(m.stored_name(T::NoTranslation), "doc.mailbox.posts");
     /// ```
     pub fn stored_name(&self, strategy: crate::TranslationStrategy) -> String {
-        crate::translation::stored_name(self.name, self.unit, self.kind.into(), strategy)
+        strategy.metric_name(self.name, self.unit, self.kind)
     }
 
     /// The label name the backend stores for attribute `key` under
@@ -224,7 +224,7 @@ impl Metadata {
     /// assert_eq!(m.stored_label(T::NoTranslation, "http.request.method"), "http.request.method");
     /// ```
     pub fn stored_label(&self, strategy: crate::TranslationStrategy, key: &str) -> String {
-        crate::translation::stored_label(key, strategy)
+        strategy.label(key)
     }
 }
 

@@ -44,7 +44,7 @@ impl MetricSummary {
     /// The name the backend stores under `strategy` (for a histogram,
     /// the base of `_bucket`, `_count` and `_sum`).
     pub fn stored_name(&self, strategy: crate::TranslationStrategy) -> String {
-        crate::translation::stored_name(self.name, self.unit, self.kind.into(), strategy)
+        strategy.metric_name(self.name, self.unit, self.kind)
     }
 
     /// Known values of label `key`.

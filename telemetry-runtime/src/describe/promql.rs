@@ -2,7 +2,7 @@
 
 use super::{MeteredFunction, MetricSummary};
 use crate::registry::InstrumentKind;
-use crate::translation::{promql_name, stored_label, stored_name};
+use crate::translation::promql_name;
 use crate::TranslationStrategy;
 
 /// How the generated queries are written.
@@ -50,13 +50,13 @@ impl QueryOptions {
     /// A label name as the backend stores attribute `key`, ready for
     /// PromQL (quoted when it is not a legacy name).
     pub fn label(&self, key: &str) -> String {
-        promql_name(&stored_label(key, self.strategy))
+        promql_name(&self.strategy.label(key))
     }
 
     /// The stored name of a metric declared as `name` with `unit` and
     /// `kind`.
     pub fn stored_name(&self, name: &str, unit: &str, kind: InstrumentKind) -> String {
-        stored_name(name, unit, kind.into(), self.strategy)
+        self.strategy.metric_name(name, unit, kind)
     }
 }
 

@@ -165,7 +165,7 @@ impl Collector {
                     return;
                 }
                 let pb = attrs.into_pb();
-                let key = attrs_key(&pb, escapes);
+                let key = attrs_key(&pb, cfg.translation_strategy);
                 if let Some(&i) = index.get(&key) {
                     combine(meta.kind, points.words_mut(i), raw);
                     points.starts[i] = points.starts[i].min(start);
@@ -575,7 +575,7 @@ impl PointAttrs {
 }
 
 /// Which series a backend files the point under (see `labels::identity`).
-fn attrs_key(attrs: &[PbKeyValue], escapes: bool) -> Vec<u8> {
+fn attrs_key(attrs: &[PbKeyValue], strategy: crate::TranslationStrategy) -> Vec<u8> {
     super::labels::identity(
         attrs.iter().map(|kv| {
             let text = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
@@ -588,7 +588,7 @@ fn attrs_key(attrs: &[PbKeyValue], escapes: bool) -> Vec<u8> {
             };
             (kv.key.as_str(), text)
         }),
-        escapes,
+        strategy,
     )
 }
 

@@ -38,6 +38,7 @@
 
 use crate::diag;
 use crate::storage::attrs::MAX_VALUE_LEN;
+use crate::TranslationStrategy;
 use opentelemetry::{Key, KeyValue, Value};
 
 /// Longest attribute key exported, in bytes.
@@ -62,17 +63,10 @@ const RESERVED: &[&str] = &[
     "telemetry_sdk_version",
 ];
 
-/// Replaces every character outside `[A-Za-z0-9_]` by `_`.
-fn sanitise(key: &str) -> String {
-    key.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// `key` as the escaping strategies store it (`service.name` as
+/// `service_name`): the label names of [`RESERVED`] are escaped ones.
+fn escaped(key: &str) -> String {
+    crate::translation::stored_label(key, TranslationStrategy::UnderscoreEscapingWithSuffixes)
 }
 
 /// Whether `key` clashes with a label the backend sets itself.
@@ -80,14 +74,14 @@ fn reserved(key: &str, histogram: bool) -> bool {
     if histogram && key == "le" {
         return true;
     }
-    let escaped = sanitise(key);
-    if RESERVED.contains(&escaped.as_str()) || escaped.starts_with("otel_scope_") {
+    let key = escaped(key);
+    if RESERVED.contains(&key.as_str()) || key.starts_with("otel_scope_") {
         return true;
     }
     crate::config::current()
         .resource_attributes
         .iter()
-        .any(|(k, _)| sanitise(k) == escaped)
+        .any(|(k, _)| escaped(k) == key)
 }
 
 /// The label name `key` is exported as; `None` drops the attribute.
@@ -191,23 +185,17 @@ pub(crate) fn render(v: &Value) -> String {
 }
 
 /// The identity of a labelled point as a Prometheus-style backend sees it:
-/// the sorted `(label, text)` pairs, without empty texts, with the label
-/// names escaped when the backend's strategy `escapes` them (`a.b` and
-/// `a_b` are then one label). Points with equal identities are one series
-/// and must be merged before sending.
+/// the sorted `(label, text)` pairs, without empty texts, each label name
+/// as `strategy` stores it (under an escaping strategy `a.b` and `a_b`
+/// are one label). Points with equal identities are one series and must
+/// be merged before sending.
 pub(crate) fn identity<'a>(
     pairs: impl Iterator<Item = (&'a str, String)>,
-    escapes: bool,
+    strategy: TranslationStrategy,
 ) -> Vec<u8> {
     let mut items: Vec<(String, String)> = pairs
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| {
-            if escapes {
-                (sanitise(k), v)
-            } else {
-                (k.to_owned(), v)
-            }
-        })
+        .map(|(k, v)| (crate::translation::stored_label(k, strategy), v))
         .collect();
     items.sort();
     items.dedup_by(|a, b| a.0 == b.0);
@@ -306,18 +294,21 @@ mod tests {
 
     #[test]
     fn identity_matches_how_backends_see_labels() {
+        use TranslationStrategy::{NoTranslation, UnderscoreEscapingWithSuffixes as Escaping};
         let a = identity(
             [("k", "1".to_owned()), ("e", String::new())].into_iter(),
-            true,
+            Escaping,
         );
-        let b = identity([("k", render(&Value::I64(1)))].into_iter(), true);
+        let b = identity([("k", render(&Value::I64(1)))].into_iter(), Escaping);
         assert_eq!(a, b);
-        assert_ne!(a, identity([("k", "2".to_owned())].into_iter(), true));
-        // `a.b` and `a_b` are one label only where the backend escapes.
-        let dotted = |escapes| identity([("a.b", "x".to_owned())].into_iter(), escapes);
-        let plain = |escapes| identity([("a_b", "x".to_owned())].into_iter(), escapes);
-        assert_eq!(dotted(true), plain(true));
-        assert_ne!(dotted(false), plain(false));
+        assert_ne!(a, identity([("k", "2".to_owned())].into_iter(), Escaping));
+        // `a.b` and `a_b`, `_x` and `key_x`, are one label only where the
+        // backend escapes.
+        let one = |k: &str, s| identity([(k, "x".to_owned())].into_iter(), s);
+        assert_eq!(one("a.b", Escaping), one("a_b", Escaping));
+        assert_eq!(one("_x", Escaping), one("key_x", Escaping));
+        assert_ne!(one("a.b", NoTranslation), one("a_b", NoTranslation));
+        assert_ne!(one("_x", NoTranslation), one("key_x", NoTranslation));
     }
 
     use crate::test_rng::Rng;

@@ -7,13 +7,13 @@
 //! floating-point work, and the sum word adds ticks, which the exporter
 //! turns into the timer's unit.
 
-use crate::metered::{clock, Clock, TickBuckets};
+use crate::metered::{add_duration as add, clock, Clock, TickBuckets};
 use crate::registry::{Instrument, Metadata};
-use crate::storage::cells::{stripe_count, Stripe};
+use crate::storage::cells::stripe_count;
 use crate::storage::exponential;
 use crate::storage::table::{Series, Table};
 use opentelemetry::KeyValue;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::AtomicUsize;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -207,16 +207,6 @@ impl std::fmt::Debug for Timer {
 /// about 104 days.
 const MAX_RECORD_NANOS: u64 = 1 << 53;
 
-/// Counts one duration of `ticks` in word `bucket` of `block` and adds the
-/// ticks to word `sum`.
-#[inline(always)]
-fn add(block: &[AtomicU64], stripe: Stripe, bucket: usize, sum: usize, ticks: u64) {
-    if let (Some(bucket), Some(sum)) = (block.get(bucket), block.get(sum)) {
-        stripe.add(bucket, 1);
-        stripe.add(sum, ticks);
-    }
-}
-
 /// Times from [`Timer::start`] until it is dropped, then records.
 #[must_use = "the guard records when dropped; dropping it at once times nothing"]
 pub struct TimerGuard<'a> {
@@ -252,26 +242,14 @@ impl Drop for TimerGuard<'_> {
                 ticks,
             );
         }
-        // The guess and its bounds before the clock read.
-        let Some(Guess(guess)) = b.guess.get(stripe.index()) else {
-            let ticks = b.clock.raw().saturating_sub(self.start);
-            return add(
-                block,
-                stripe,
-                b.ticks.find(ticks),
-                b.ticks.sum_word(),
-                ticks,
-            );
-        };
-        let g = guess.load(Relaxed);
-        let [lo, hi] = b.ticks.range(g);
-        let ticks = b.clock.raw().saturating_sub(self.start);
-        let bucket = if lo <= ticks && ticks < hi {
-            g
-        } else {
-            let i = b.ticks.find(ticks);
-            guess.store(i, Relaxed);
-            i
+        // A stripe's index is below `stripe_count()`, the number of
+        // guesses; a stripe beyond them would search every time.
+        let (bucket, ticks) = match b.guess.get(stripe.index()) {
+            Some(Guess(guess)) => b.ticks.guessed(guess, self.start, || b.clock.raw()),
+            None => {
+                let ticks = b.clock.raw().saturating_sub(self.start);
+                (b.ticks.find(ticks), ticks)
+            }
         };
         add(block, stripe, bucket, b.ticks.sum_word(), ticks);
     }

@@ -50,19 +50,33 @@ pub(crate) fn fingerprint(attrs: &[KeyValue]) -> u64 {
 #[inline(always)]
 fn short_str_bits(s: &str) -> u64 {
     let b = s.as_bytes();
-    let n = b.len();
-    let bits = if n > 16 {
+    let bits = if b.len() > 16 {
         b.as_ptr() as u64
-    } else if n >= 8 {
-        read8(b, 0) ^ read8(b, n - 8).rotate_left(29)
-    } else if n >= 4 {
-        read4(b, 0) ^ (read4(b, n - 4) << 32)
-    } else if n > 0 {
-        ((b[0] as u64) << 16) | ((b[n / 2] as u64) << 8) | b[n - 1] as u64
     } else {
-        0
+        let (x, y) = short_words(b);
+        x ^ y.rotate_left(29)
     };
-    bits ^ ((n as u64) << 56)
+    bits ^ ((b.len() as u64) << 56)
+}
+
+/// Every byte of a string of at most 16 bytes, in two words: two
+/// overlapping loads of 8 or 4 bytes, or the first, middle and last byte
+/// below 4.
+#[inline(always)]
+fn short_words(b: &[u8]) -> (u64, u64) {
+    let n = b.len();
+    if n >= 8 {
+        (read8(b, 0), read8(b, n - 8))
+    } else if n >= 4 {
+        (read4(b, 0), read4(b, n - 4))
+    } else if n > 0 {
+        (
+            ((b[0] as u64) << 16) | ((b[n / 2] as u64) << 8) | b[n - 1] as u64,
+            0,
+        )
+    } else {
+        (0, 0)
+    }
 }
 
 const SEED: u64 = 0x243f_6a88_85a3_08d3;
@@ -97,18 +111,7 @@ fn read4(b: &[u8], at: usize) -> u64 {
 fn hash_bytes(b: &[u8], seed: u64) -> u64 {
     let n = b.len();
     let (x, y) = if n <= 16 {
-        if n >= 8 {
-            (read8(b, 0), read8(b, n - 8))
-        } else if n >= 4 {
-            (read4(b, 0), read4(b, n - 4))
-        } else if n > 0 {
-            (
-                ((b[0] as u64) << 16) | ((b[n / 2] as u64) << 8) | b[n - 1] as u64,
-                0,
-            )
-        } else {
-            (0, 0)
-        }
+        short_words(b)
     } else {
         let mut acc = seed;
         let mut i = 0;

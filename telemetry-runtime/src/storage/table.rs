@@ -37,9 +37,10 @@ pub(crate) struct Series {
 }
 
 impl Series {
-    fn new(given: &[KeyValue], hash: u64, words: usize, stripes: usize) -> Self {
-        // A histogram's words are its buckets and sum (more than one).
-        let attrs = normalise(given, words > 1);
+    /// The series of `given` in a table of `words` words on `stripes`
+    /// stripes; `histogram` for a histogram's (whose `le` is reserved).
+    fn new(given: &[KeyValue], hash: u64, words: usize, stripes: usize, histogram: bool) -> Self {
+        let attrs = normalise(given, histogram);
         let raw = if attrs.len() == given.len() && set_eq(&attrs, given) {
             None
         } else {
@@ -326,7 +327,7 @@ impl Table {
                 _ => None,
             },
             meta,
-            unlabelled: Series::new(&[], 0, words, stripes),
+            unlabelled: Series::new(&[], 0, words, stripes, false),
             last: (0..stripe_count()).map(|_| LastWord::default()).collect(),
             slots: OnceLock::new(),
             len: AtomicUsize::new(0),
@@ -336,6 +337,12 @@ impl Table {
             altered: AtomicBool::new(false),
             escapable: AtomicBool::new(false),
         }
+    }
+
+    /// A new series of this table for `attrs`.
+    fn new_series(&self, attrs: &[KeyValue], hash: u64) -> Series {
+        let histogram = self.meta.kind == InstrumentKind::Histogram;
+        Series::new(attrs, hash, self.words, self.stripes, histogram)
     }
 
     /// The series for `attrs`, created on first use.
@@ -453,14 +460,19 @@ impl Table {
             }
             // Only the thread that wins the slot builds its series; a loser
             // sees the winner's series and compares as usual.
-            let (s, stored) =
-                slots[i].get_or_insert(|| Series::new(attrs, hash, self.words, self.stripes));
+            let (s, stored) = slots[i].get_or_insert(|| self.new_series(attrs, hash));
             if stored {
                 self.len.fetch_add(1, Relaxed);
                 if s.raw.is_some() {
                     self.altered.store(true, Relaxed);
                 }
-                if s.attrs.iter().any(|kv| escapable(kv.key.as_str())) {
+                let escaped = |k: &str| {
+                    crate::translation::stored_label(
+                        k,
+                        crate::TranslationStrategy::UnderscoreEscapingWithSuffixes,
+                    ) != k
+                };
+                if s.attrs.iter().any(|kv| escaped(kv.key.as_str())) {
                     self.escapable.store(true, Relaxed);
                 }
             }
@@ -490,7 +502,7 @@ impl Table {
         }
         self.overflow.get_or_init(|| {
             let attrs = [KeyValue::new("otel_metric_overflow", true)];
-            Box::new(Series::new(&attrs, 0, self.words, self.stripes))
+            Box::new(self.new_series(&attrs, 0))
         })
     }
 
@@ -551,18 +563,18 @@ impl Table {
     }
 }
 
-/// Whether a backend that escapes label names stores `key` differently
-/// from how it is sent.
-fn escapable(key: &str) -> bool {
-    !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn series() -> &'static Series {
-        Box::leak(Box::new(Series::new(&[KeyValue::new("k", "v")], 0, 1, 1)))
+        Box::leak(Box::new(Series::new(
+            &[KeyValue::new("k", "v")],
+            0,
+            1,
+            1,
+            false,
+        )))
     }
 
     /// The fourth miss in a row turns the first try off, the fourth call
