@@ -75,7 +75,7 @@ pub struct Config {
     pub gzip: bool,
     /// The backend's name translation strategy
     /// (`HYPERACTOR_OTEL_TRANSLATION_STRATEGY`).
-    pub translation_strategy: crate::TranslationStrategy,
+    pub translation_strategy: crate::translation::TranslationStrategy,
 }
 
 impl fmt::Debug for Config {
@@ -162,6 +162,11 @@ pub(crate) fn current() -> &'static Config {
         }
         config
     })
+}
+
+/// Whether histograms use exponential buckets in this process.
+pub(crate) fn exponential_histograms() -> bool {
+    current().histogram_aggregation == HistogramAggregation::Base2Exponential
 }
 
 struct Parser<'a> {
@@ -371,9 +376,9 @@ impl Parser<'_> {
         t
     }
 
-    fn translation_strategy(&mut self) -> crate::TranslationStrategy {
+    fn translation_strategy(&mut self) -> crate::translation::TranslationStrategy {
         const VAR: &str = "HYPERACTOR_OTEL_TRANSLATION_STRATEGY";
-        let default = crate::TranslationStrategy::default();
+        let default = crate::translation::TranslationStrategy::default();
         match self.var(VAR, default.as_str()) {
             None => default,
             Some(v) => v.parse().unwrap_or_else(|_| {
@@ -606,7 +611,7 @@ pub(crate) fn random_uuid() -> String {
     if getrandom::fill(&mut b).is_err() {
         // No entropy source: fall back to time and pid, still unique enough
         // to tell processes apart.
-        let t = crate::storage::table::now_ns().to_le_bytes();
+        let t = crate::clock::now_ns().to_le_bytes();
         b[..8].copy_from_slice(&t);
         b[8..12].copy_from_slice(&std::process::id().to_le_bytes());
     }
@@ -875,7 +880,7 @@ mod tests {
 
     #[test]
     fn translation_strategy() {
-        use crate::TranslationStrategy as T;
+        use crate::translation::TranslationStrategy as T;
         assert_eq!(
             parse(&[]).0.translation_strategy,
             T::UnderscoreEscapingWithSuffixes

@@ -131,7 +131,7 @@ macro_rules! unbounded_int {
                 0
             }
             fn to_value(&self) -> Value {
-                crate::IntoAttributeValue::into_attribute_value(*self)
+                crate::attributes::IntoAttributeValue::into_attribute_value(*self)
             }
         }
     )*};

@@ -32,12 +32,14 @@
 #![deny(missing_docs)]
 
 mod attributes;
+mod clock;
 mod config;
 mod describe;
 mod diag;
 mod export;
 mod instruments;
 mod labels;
+mod meta;
 mod metered;
 mod names;
 mod registry;
@@ -59,35 +61,22 @@ pub use instruments::{
     ObservableGauge, ObserveCallback, TimeUnit, Timer, TimerGuard, UpDownCounter,
 };
 pub use labels::{LabelSet, LabelValue, MAX_DENSE};
-pub use metered::DEFAULT_DURATION_BUCKETS;
+pub use meta::{InstrumentKind, Location, Metadata};
+pub use meta::{
+    DEFAULT_BUCKETS, DEFAULT_DURATION_BUCKETS, DEFAULT_MILLISECONDS_BUCKETS,
+    DEFAULT_SECONDS_BUCKETS,
+};
 /// The OpenTelemetry API crate, re-exported as `hyperactor_telemetry` does
 /// (`telemetry_runtime::opentelemetry::metrics::Counter`).
 pub use opentelemetry;
 pub use opentelemetry::{Key, KeyValue, Value};
-pub use registry::{
-    catalog, storage_stats, Catalog, Conflict, InstrumentKind, Location, Metadata, Metrics,
-    StorageStats,
-};
+pub use registry::{catalog, storage_stats, Catalog, Conflict, Metrics, StorageStats};
 pub use snapshot::{__Exporter, snapshot, Snapshot};
 pub use storage::DEFAULT_CARDINALITY_LIMIT;
 /// The derives of [`Metrics`](trait@Metrics), [`LabelSet`](trait@LabelSet)
 /// and [`LabelValue`](trait@LabelValue); each trait documents its attributes.
 pub use telemetry_macros::{LabelSet, LabelValue, Metrics};
 pub use translation::{TranslationStrategy, UnknownStrategy};
-
-/// Default buckets of a histogram with unit `s` (Prometheus's defaults).
-pub const DEFAULT_SECONDS_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-/// Default buckets of a histogram with unit `ms`.
-pub const DEFAULT_MILLISECONDS_BUCKETS: &[f64] = &[
-    5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
-];
-/// Default buckets of any other histogram (OpenTelemetry's defaults).
-pub const DEFAULT_BUCKETS: &[f64] = &[
-    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
-    10000.0,
-];
 
 /// Declares a static [`Counter`]: `declare_static_counter!(NAME, "mailbox.posts")`.
 ///
@@ -336,10 +325,12 @@ pub mod __private {
     pub use crate::attributes::{
         key_needs_drop, value_needs_drop, AttributeList, IntoAttributeKey,
     };
+    pub use crate::clock::clock_ticks;
     pub use crate::labels::dense_product;
+    pub use crate::meta::{InstrumentKind, Location, Metadata};
     pub use crate::metered::{
-        clock_ticks, Branch, CallSite, FromResidual, Guard, Probe, ProbeOther, ProbeResult,
-        RESULT_VALUES, RESULT_ZERO_SERIES,
+        Branch, CallSite, FromResidual, Guard, Probe, ProbeOther, ProbeResult, RESULT_VALUES,
+        RESULT_ZERO_SERIES,
     };
     pub use crate::names::{check_name, NameBuf};
     pub use crate::registry::{
@@ -347,7 +338,6 @@ pub mod __private {
         TELEMETRY_RUNTIME_METRIC_GROUPS,
     };
     pub use crate::translation::promql_name;
-    pub use crate::{InstrumentKind, Location, Metadata};
     pub use linkme;
     pub use opentelemetry::{KeyValue, Value};
     pub use telemetry_macros::declare_static;

@@ -22,7 +22,9 @@
 //! the clock's value costs about 8 to 12 ns here, much more than the
 //! search itself; a wrong guess only costs that search.
 
-use crate::registry::{Instrument, Metadata, Source};
+use crate::clock::{clock, Clock};
+use crate::meta::Metadata;
+use crate::registry::{Instrument, Source};
 use crate::storage::cells::{stripe_count, thread_stripe, Stripe};
 use crate::storage::table::Table;
 use opentelemetry::KeyValue;
@@ -30,34 +32,6 @@ use std::convert::Infallible;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
-
-/// Default buckets of `function_call_duration_seconds`: 1 µs to 60 s.
-pub const DEFAULT_DURATION_BUCKETS: &[f64] = &[
-    0.000_001,
-    0.000_002_5,
-    0.000_005,
-    0.000_01,
-    0.000_025,
-    0.000_05,
-    0.000_1,
-    0.000_25,
-    0.000_5,
-    0.001,
-    0.002_5,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-    30.0,
-    60.0,
-];
 
 /// Attribute sets of the call and duration metrics exported as zero before
 /// the first call.
@@ -329,95 +303,6 @@ pub struct Guard {
     start: u64,
 }
 
-/// The process's clock: the TSC where `quanta` found it invariant and
-/// calibrated it, the OS monotonic clock otherwise.
-pub(crate) struct Clock {
-    quanta: quanta::Clock,
-    /// Whether `quanta` reads the TSC, which is then read here inline
-    /// (`quanta::Clock::raw` is an outlined call that matches on the
-    /// clock's kind).
-    tsc: bool,
-}
-
-impl Clock {
-    fn new() -> Clock {
-        let quanta = quanta::Clock::new();
-        Clock {
-            tsc: Self::quanta_reads_tsc(&quanta),
-            quanta,
-        }
-    }
-
-    /// Whether `quanta`'s raw ticks are the TSC: a TSC read lies between
-    /// two of its reads. (The monotonic clock counts nanoseconds since
-    /// boot, the TSC its own ticks since reset: they never interleave.)
-    fn quanta_reads_tsc(quanta: &quanta::Clock) -> bool {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        {
-            let before = quanta.raw();
-            let tsc = Self::rdtsc();
-            let after = quanta.raw();
-            before <= tsc && tsc <= after
-        }
-        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-        {
-            let _ = quanta;
-            false
-        }
-    }
-
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    #[inline(always)]
-    fn rdtsc() -> u64 {
-        // SAFETY: `rdtsc` exists on every x86-64 processor and has no
-        // memory effects.
-        #[allow(unused_unsafe)]
-        unsafe {
-            core::arch::x86_64::_rdtsc()
-        }
-    }
-
-    /// Raw ticks now.
-    #[inline(always)]
-    pub(crate) fn raw(&self) -> u64 {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        if self.tsc {
-            return Self::rdtsc();
-        }
-        self.quanta.raw()
-    }
-
-    /// Nanoseconds in `ticks`.
-    pub(crate) fn nanos(&self, ticks: u64) -> u64 {
-        self.quanta.delta_as_nanos(0, ticks)
-    }
-}
-
-pub(crate) fn clock() -> &'static Clock {
-    CLOCK.get_or_init(Clock::new)
-}
-
-static CLOCK: OnceLock<Clock> = OnceLock::new();
-
-/// One read of the clock `#[metered]` functions use: the reference of the
-/// benchmarks. Not a public API.
-#[doc(hidden)]
-#[inline(always)]
-pub fn clock_ticks() -> u64 {
-    clock().raw()
-}
-
-/// Units of `unit_nanos` nanoseconds in `ticks` of the process's clock:
-/// the sum of a metered duration histogram (in seconds) or of a timer, at
-/// export.
-pub(crate) fn ticks_to_unit(ticks: u64, unit_nanos: u64) -> f64 {
-    match CLOCK.get() {
-        Some(c) => c.nanos(ticks) as f64 / unit_nanos as f64,
-        // No call site was ever used, so no tick was recorded.
-        None => 0.0,
-    }
-}
-
 impl Guard {
     /// Ticks since entry (0 if the clock went backwards).
     #[inline(always)]
@@ -605,7 +490,7 @@ mod tests {
         // 300 bounds: more than the start table covers.
         let many: Vec<f64> = (1..=300).map(|i| i as f64 * 1e-7).collect();
         let layouts: [&[f64]; 4] = [
-            DEFAULT_DURATION_BUCKETS,
+            crate::meta::DEFAULT_DURATION_BUCKETS,
             &[-1.0, 0.0, 1e-9, 0.5],
             &[1e300],
             &many,

@@ -4,6 +4,7 @@
 
 use crate::diag;
 use crate::labels::LabelSet;
+use crate::meta::{Location, Metadata};
 use crate::storage::table::{Series, Table};
 use linkme::distributed_slice;
 use std::collections::BTreeMap;
@@ -25,6 +26,19 @@ pub static TELEMETRY_RUNTIME_INSTRUMENTS: [&'static Instrument];
 #[doc(hidden)]
 #[distributed_slice]
 pub static TELEMETRY_RUNTIME_METRIC_GROUPS: [&'static dyn MetricsGroup];
+
+/// What the first use of any instrument starts, put here at link time by
+/// the layer above (the export pipeline's lazy start, `export::kick`), so
+/// that the registry starts it without naming that layer.
+#[distributed_slice]
+pub(crate) static TELEMETRY_RUNTIME_FIRST_USE: [fn()];
+
+/// Runs the first-use hooks. Each returns at once once the pipeline runs.
+pub(crate) fn first_use() {
+    for hook in TELEMETRY_RUNTIME_FIRST_USE {
+        hook();
+    }
+}
 
 /// A struct of metrics, implemented by `#[derive(Metrics)]`: a struct of
 /// instruments with one global instance registered at link time.
@@ -109,124 +123,9 @@ impl<T: Metrics + Sync> MetricsGroup for T {
     }
 }
 
-/// The kind of an instrument, as OpenTelemetry names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum InstrumentKind {
-    /// A monotonic sum (`Counter`); exported as a cumulative OTLP sum.
-    Counter,
-    /// A sum that goes up and down (`UpDownCounter`); a non-monotonic sum.
-    UpDownCounter,
-    /// The last value set (`Gauge`).
-    Gauge,
-    /// A distribution in explicit buckets (`Histogram`).
-    Histogram,
-}
-
-impl InstrumentKind {
-    /// The lower-case name used in messages and in the catalog.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InstrumentKind::Counter => "counter",
-            InstrumentKind::UpDownCounter => "up_down_counter",
-            InstrumentKind::Gauge => "gauge",
-            InstrumentKind::Histogram => "histogram",
-        }
-    }
-}
-
-impl fmt::Display for InstrumentKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where a metric was declared in the source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Location {
-    /// Source file, as `file!()` gives it.
-    pub file: &'static str,
-    /// Line, from 1.
-    pub line: u32,
-    /// Column, from 1.
-    pub column: u32,
-    /// Module path, as `module_path!()` gives it.
-    pub module_path: &'static str,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
-    }
-}
-
-/// Everything known at compile time about one declared metric.
-#[derive(Debug, Clone)]
-pub struct Metadata {
-    /// The metric's name on the wire and in Prometheus.
-    pub name: &'static str,
-    /// Its kind.
-    pub kind: InstrumentKind,
-    /// Its unit (UCUM, e.g. `s`, `By`), or `""`.
-    pub unit: &'static str,
-    /// Its description, or `""`.
-    pub description: &'static str,
-    /// Upper bounds of the histogram buckets, ascending; empty for other kinds.
-    pub buckets: &'static [f64],
-    /// Where it was declared.
-    pub location: Location,
-    /// Attribute sets kept before new ones go to the overflow series.
-    pub cardinality_limit: usize,
-    /// Attributes added to every series of this declaration (for example the
-    /// `function` and `module` labels of a metered function).
-    pub const_attributes: &'static [(&'static str, &'static str)],
-    /// Attribute sets exported as zero before anything is recorded (for
-    /// example `result="ok"`, `"error"`, `"panic"` of a metered function),
-    /// so that `rate()` works from the first export. `&[&[]]` for one
-    /// unlabelled zero point.
-    pub zero_series: &'static [&'static [(&'static str, &'static str)]],
-    /// The label keys of a typed label set (`#[derive(LabelSet)]`), in
-    /// field order; empty when attributes are free-form.
-    pub label_keys: &'static [&'static str],
-    /// For each of `label_keys`, its fixed values when known (enums, `bool`),
-    /// else an empty slice.
-    pub label_values: &'static [&'static [&'static str]],
-    /// Service-level objectives, as `(name, value)`: `latency_seconds`,
-    /// `percentile` and `error_ratio` (from `#[metered(objective(..))]`).
-    pub objectives: &'static [(&'static str, f64)],
-}
-
-impl Metadata {
-    /// The name the backend stores for this metric under `strategy`, by
-    /// Prometheus's translation rules (unit words, `_total`, `_ratio`,
-    /// escaping). For a histogram it is the base name: `_bucket`, `_count`
-    /// and `_sum` follow from it.
-    ///
-    /// ```
-    /// use telemetry_runtime::{declare_static_counter, TranslationStrategy as T};
-    /// declare_static_counter!(POSTS, "doc.mailbox.posts");
-    /// let m = POSTS.metadata();
-    /// assert_eq!(m.stored_name(T::UnderscoreEscapingWithSuffixes), "doc_mailbox_posts_total");
-    /// assert_eq!(m.stored_name(T::NoUTF8EscapingWithSuffixes), "doc.mailbox.posts_total");
-    /// assert_eq!(m.stored_name(T::NoTranslation), "doc.mailbox.posts");
-    /// ```
-    pub fn stored_name(&self, strategy: crate::TranslationStrategy) -> String {
-        strategy.metric_name(self.name, self.unit, self.kind)
-    }
-
-    /// The label name the backend stores for attribute `key` under
-    /// `strategy`.
-    ///
-    /// ```
-    /// use telemetry_runtime::{declare_static_counter, TranslationStrategy as T};
-    /// declare_static_counter!(POSTS, "doc.label.posts");
-    /// let m = POSTS.metadata();
-    /// assert_eq!(m.stored_label(T::UnderscoreEscapingWithSuffixes, "http.request.method"), "http_request_method");
-    /// assert_eq!(m.stored_label(T::NoTranslation, "http.request.method"), "http.request.method");
-    /// ```
-    pub fn stored_label(&self, strategy: crate::TranslationStrategy, key: &str) -> String {
-        strategy.label(key)
-    }
-}
+/// The callback of an observable gauge: it reports values through the
+/// observer it is given (`observer.observe(value, &attributes)`).
+pub type ObserveCallback = fn(&dyn opentelemetry::metrics::AsyncInstrument<f64>);
 
 /// Where an instrument's values come from.
 #[doc(hidden)]
@@ -241,7 +140,7 @@ pub enum Source {
     /// a histogram's series (calls in flight).
     EnteredMinusCount(&'static Instrument, &'static Instrument),
     /// A gauge whose callback reports its values at each export.
-    Observed(crate::instruments::ObserveCallback),
+    Observed(ObserveCallback),
 }
 
 /// The untyped core of every instrument: its metadata and, from its first
@@ -356,7 +255,7 @@ impl Instrument {
         };
         // The first record anywhere starts the export pipeline. It never
         // waits for it: values land in storage whatever the pipeline does.
-        crate::export::kick();
+        first_use();
         t
     }
 
@@ -525,7 +424,7 @@ impl Catalog {
 /// # let _ = &JOBS;
 /// ```
 pub fn catalog() -> Catalog {
-    crate::export::kick();
+    first_use();
     build_catalog()
 }
 

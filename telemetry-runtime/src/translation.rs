@@ -1,6 +1,7 @@
 //! Prometheus's OTLP translation strategies: what the backend stores for
 //! the names and attribute keys this crate sends as declared.
 
+use crate::meta::{InstrumentKind, Metadata};
 use std::fmt;
 use std::str::FromStr;
 
@@ -88,7 +89,7 @@ impl TranslationStrategy {
     /// let s = T::UnderscoreEscapingWithSuffixes;
     /// assert_eq!(s.metric_name("rpc.duration", "s", InstrumentKind::Histogram), "rpc_duration_seconds");
     /// ```
-    pub fn metric_name(self, name: &str, unit: &str, kind: crate::InstrumentKind) -> String {
+    pub fn metric_name(self, name: &str, unit: &str, kind: InstrumentKind) -> String {
         stored_name(name, unit, kind.into(), self)
     }
 
@@ -151,13 +152,13 @@ pub(crate) enum NameKind {
     Histogram,
 }
 
-impl From<crate::InstrumentKind> for NameKind {
-    fn from(k: crate::InstrumentKind) -> NameKind {
+impl From<InstrumentKind> for NameKind {
+    fn from(k: InstrumentKind) -> NameKind {
         match k {
-            crate::InstrumentKind::Counter => NameKind::MonotonicCounter,
-            crate::InstrumentKind::UpDownCounter => NameKind::Sum,
-            crate::InstrumentKind::Gauge => NameKind::Gauge,
-            crate::InstrumentKind::Histogram => NameKind::Histogram,
+            InstrumentKind::Counter => NameKind::MonotonicCounter,
+            InstrumentKind::UpDownCounter => NameKind::Sum,
+            InstrumentKind::Gauge => NameKind::Gauge,
+            InstrumentKind::Histogram => NameKind::Histogram,
         }
     }
 }
@@ -369,6 +370,39 @@ pub fn promql_name(name: &str) -> String {
         name.to_owned()
     } else {
         format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+impl Metadata {
+    /// The name the backend stores for this metric under `strategy`, by
+    /// Prometheus's translation rules (unit words, `_total`, `_ratio`,
+    /// escaping). For a histogram it is the base name: `_bucket`, `_count`
+    /// and `_sum` follow from it.
+    ///
+    /// ```
+    /// use telemetry_runtime::{declare_static_counter, TranslationStrategy as T};
+    /// declare_static_counter!(POSTS, "doc.mailbox.posts");
+    /// let m = POSTS.metadata();
+    /// assert_eq!(m.stored_name(T::UnderscoreEscapingWithSuffixes), "doc_mailbox_posts_total");
+    /// assert_eq!(m.stored_name(T::NoUTF8EscapingWithSuffixes), "doc.mailbox.posts_total");
+    /// assert_eq!(m.stored_name(T::NoTranslation), "doc.mailbox.posts");
+    /// ```
+    pub fn stored_name(&self, strategy: TranslationStrategy) -> String {
+        strategy.metric_name(self.name, self.unit, self.kind)
+    }
+
+    /// The label name the backend stores for attribute `key` under
+    /// `strategy`.
+    ///
+    /// ```
+    /// use telemetry_runtime::{declare_static_counter, TranslationStrategy as T};
+    /// declare_static_counter!(POSTS, "doc.label.posts");
+    /// let m = POSTS.metadata();
+    /// assert_eq!(m.stored_label(T::UnderscoreEscapingWithSuffixes, "http.request.method"), "http_request_method");
+    /// assert_eq!(m.stored_label(T::NoTranslation, "http.request.method"), "http.request.method");
+    /// ```
+    pub fn stored_label(&self, strategy: TranslationStrategy, key: &str) -> String {
+        strategy.label(key)
     }
 }
 

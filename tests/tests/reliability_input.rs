@@ -109,7 +109,7 @@ fn malformed_endpoint_falls_back_to_the_loopback_default() {
 }
 
 /// Keys and values that are hostile to a Prometheus-style backend: each is
-/// stored as the rule in `export/labels.rs` says, and none makes the
+/// stored as the rule in `storage/normalise.rs` says, and none makes the
 /// backend drop the request (the plain series sent in the same request
 /// arrives).
 #[test]

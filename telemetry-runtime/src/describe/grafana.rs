@@ -114,7 +114,9 @@ pub(super) fn render(
     }
     // Any metric of the binary serves to list the label values.
     let probe = metrics.first().map_or("up".to_owned(), |m| match m.kind {
-        crate::InstrumentKind::Histogram if !opts.native_histograms => format!("{}_count", m.name),
+        crate::meta::InstrumentKind::Histogram if !opts.native_histograms => {
+            format!("{}_count", m.name)
+        }
         _ => m.name.to_owned(),
     });
     let ds = json!({"type": "prometheus", "uid": "${datasource}"});

@@ -3,7 +3,10 @@
 use super::MetricSummary;
 use serde_json::{json, Value};
 
-pub(super) fn render(metrics: &[MetricSummary], strategy: crate::TranslationStrategy) -> String {
+pub(super) fn render(
+    metrics: &[MetricSummary],
+    strategy: crate::translation::TranslationStrategy,
+) -> String {
     let list: Vec<Value> = metrics
         .iter()
         .map(|m| {

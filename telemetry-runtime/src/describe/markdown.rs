@@ -32,7 +32,10 @@ fn sites(m: &MetricSummary) -> String {
     }
 }
 
-pub(super) fn render(metrics: &[MetricSummary], strategy: crate::TranslationStrategy) -> String {
+pub(super) fn render(
+    metrics: &[MetricSummary],
+    strategy: crate::translation::TranslationStrategy,
+) -> String {
     let mut out = format!(
         "| name | stored as ({strategy}) | kind | unit | description | labels | buckets | declared at |\n|---|---|---|---|---|---|---|---|\n",
     );

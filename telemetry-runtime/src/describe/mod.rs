@@ -10,7 +10,8 @@ mod rules;
 
 pub use promql::{Query, QueryOptions, QUANTILES};
 
-use crate::registry::{is_dropped, Catalog, InstrumentKind, Location};
+use crate::meta::{InstrumentKind, Location};
+use crate::registry::{is_dropped, Catalog};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -43,7 +44,7 @@ impl MetricSummary {
 
     /// The name the backend stores under `strategy` (for a histogram,
     /// the base of `_bucket`, `_count` and `_sum`).
-    pub fn stored_name(&self, strategy: crate::TranslationStrategy) -> String {
+    pub fn stored_name(&self, strategy: crate::translation::TranslationStrategy) -> String {
         strategy.metric_name(self.name, self.unit, self.kind)
     }
 
@@ -180,7 +181,7 @@ impl Catalog {
     }
 
     /// [`to_markdown`](Self::to_markdown) under `strategy`.
-    pub fn to_markdown_for(&self, strategy: crate::TranslationStrategy) -> String {
+    pub fn to_markdown_for(&self, strategy: crate::translation::TranslationStrategy) -> String {
         markdown::render(&self.summaries(), strategy)
     }
 
@@ -191,7 +192,7 @@ impl Catalog {
     }
 
     /// [`to_json`](Self::to_json) under `strategy`.
-    pub fn to_json_for(&self, strategy: crate::TranslationStrategy) -> String {
+    pub fn to_json_for(&self, strategy: crate::translation::TranslationStrategy) -> String {
         json::render(&self.summaries(), strategy)
     }
 
@@ -201,7 +202,7 @@ impl Catalog {
     /// `/api/v1/label/__name__/values` should list.
     pub fn stored_series_names(
         &self,
-        strategy: crate::TranslationStrategy,
+        strategy: crate::translation::TranslationStrategy,
         native_histograms: bool,
     ) -> Vec<String> {
         let mut out = Vec::new();

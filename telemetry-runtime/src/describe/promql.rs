@@ -1,9 +1,9 @@
 //! The PromQL a user needs for each metric, chosen by kind and unit.
 
 use super::{MeteredFunction, MetricSummary};
-use crate::registry::InstrumentKind;
+use crate::meta::InstrumentKind;
 use crate::translation::promql_name;
-use crate::TranslationStrategy;
+use crate::translation::TranslationStrategy;
 
 /// How the generated queries are written.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +36,7 @@ impl Default for QueryOptions {
         QueryOptions {
             selector: String::new(),
             window: "5m".into(),
-            native_histograms: crate::storage::table::exponential_histograms(),
+            native_histograms: crate::config::exponential_histograms(),
             job_label: "job".into(),
             instance_label: "instance".into(),
             error_ratio_alert: 0.05,

@@ -3,7 +3,7 @@
 
 use super::promql::{escape, function_selectors, sel, series, QueryOptions, QUANTILES};
 use super::MeteredFunction;
-use crate::InstrumentKind;
+use crate::meta::InstrumentKind;
 
 /// The recording rules: (record name, expression).
 pub(super) fn recording(

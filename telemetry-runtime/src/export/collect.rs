@@ -4,10 +4,13 @@
 //! subtracting the values of the last export that reached the backend, so a
 //! failed export is carried into the next delta instead of being lost.
 
+use crate::clock::{now_ns, ticks_to_unit};
+use crate::config::exponential_histograms;
 use crate::config::{Config, TemporalityPreference};
-use crate::registry::{self, Catalog, InstrumentKind, Metadata, Source};
+use crate::meta::{InstrumentKind, Metadata};
+use crate::registry::{self, Catalog, Source};
 use crate::storage::exponential as exp;
-use crate::storage::table::{exponential_histograms, now_ns, Series};
+use crate::storage::table::Series;
 use opentelemetry::{Array, KeyValue, Value};
 use opentelemetry_proto::tonic::common::v1::{
     any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue as PbKeyValue,
@@ -286,7 +289,7 @@ impl Collector {
                 // Metered durations and timers keep their sum in raw clock
                 // ticks.
                 (InstrumentKind::Histogram, w) if w == words - 1 && sum_ticks != 0 => {
-                    crate::metered::ticks_to_unit(s.cells.sum_u64(w), sum_ticks).to_bits()
+                    ticks_to_unit(s.cells.sum_u64(w), sum_ticks).to_bits()
                 }
                 (InstrumentKind::Histogram, w) if w == words - 1 => s.cells.sum_f64(w).to_bits(),
                 _ => s.cells.sum_u64(w),
@@ -575,14 +578,16 @@ impl PointAttrs {
 }
 
 /// Which series a backend files the point under (see `labels::identity`).
-fn attrs_key(attrs: &[PbKeyValue], strategy: crate::TranslationStrategy) -> Vec<u8> {
-    super::labels::identity(
+fn attrs_key(attrs: &[PbKeyValue], strategy: crate::translation::TranslationStrategy) -> Vec<u8> {
+    crate::storage::normalise::identity(
         attrs.iter().map(|kv| {
             let text = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
                 Some(any_value::Value::StringValue(s)) => s.clone(),
                 Some(any_value::Value::IntValue(i)) => i.to_string(),
                 Some(any_value::Value::BoolValue(b)) => b.to_string(),
-                Some(any_value::Value::DoubleValue(d)) => super::labels::render(&Value::F64(*d)),
+                Some(any_value::Value::DoubleValue(d)) => {
+                    crate::storage::normalise::render(&Value::F64(*d))
+                }
                 Some(other) => format!("{other:?}"),
                 None => String::new(),
             };

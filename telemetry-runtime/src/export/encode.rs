@@ -673,7 +673,7 @@ mod tests {
             ]
         };
         use super::super::collect::OurPoints;
-        use crate::registry::InstrumentKind;
+        use crate::meta::InstrumentKind;
         // Four points per metric, their attributes as above; words and
         // start times with zeros (fields left out) and large values.
         let ours = |shape: Shape, stride: usize, words: Vec<u64>| OurPoints {

@@ -7,7 +7,6 @@
 
 pub(crate) mod collect;
 pub(crate) mod encode;
-pub(crate) mod labels;
 pub(crate) mod transport;
 
 use crate::config::{Config, HistogramAggregation, TemporalityPreference};
@@ -46,6 +45,11 @@ fn forked() -> bool {
 
 /// Time `flush()` and `shutdown()` allow beyond the export timeout.
 const MARGIN: Duration = Duration::from_millis(250);
+
+/// The registry's first-use hook: the first record anywhere starts the
+/// pipeline.
+#[linkme::distributed_slice(crate::registry::TELEMETRY_RUNTIME_FIRST_USE)]
+static START_ON_FIRST_USE: fn() = kick;
 
 /// Starts the pipeline unless it runs already. Called on the first use of
 /// any instrument; never blocks a caller that loses the race.

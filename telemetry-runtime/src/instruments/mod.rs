@@ -18,7 +18,8 @@ pub use timer::{TimeUnit, Timer, TimerGuard};
 
 use crate::diag;
 use crate::labels::LabelSet;
-use crate::registry::{Instrument, Metadata};
+use crate::meta::Metadata;
+use crate::registry::Instrument;
 use crate::storage::table::{Series, Table};
 use opentelemetry::KeyValue;
 use std::marker::PhantomData;

@@ -2,7 +2,8 @@
 //! each export, on the export thread.
 
 use crate::diag;
-use crate::registry::{Instrument, Metadata, Source};
+use crate::meta::Metadata;
+use crate::registry::{Instrument, Source};
 use crate::storage::table::Series;
 use opentelemetry::metrics::AsyncInstrument;
 use opentelemetry::KeyValue;
@@ -11,9 +12,7 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, Once};
 
-/// The callback of an observable gauge: it reports values through the
-/// observer it is given (`observer.observe(value, &attributes)`).
-pub type ObserveCallback = fn(&dyn AsyncInstrument<f64>);
+pub use crate::registry::ObserveCallback;
 
 /// An `f64` gauge read by a callback at each export, declared with
 /// [`declare_observable_gauge!`](crate::declare_observable_gauge).
@@ -70,7 +69,7 @@ impl std::ops::Deref for ObservableGauge {
     fn deref(&self) -> &Self::Target {
         static HANDLE: std::sync::OnceLock<opentelemetry::metrics::ObservableGauge<f64>> =
             std::sync::OnceLock::new();
-        crate::export::kick();
+        crate::registry::first_use();
         HANDLE.get_or_init(opentelemetry::metrics::ObservableGauge::new)
     }
 }

@@ -7,8 +7,10 @@
 //! floating-point work, and the sum word adds ticks, which the exporter
 //! turns into the timer's unit.
 
-use crate::metered::{add_duration as add, clock, Clock, TickBuckets};
-use crate::registry::{Instrument, Metadata};
+use crate::clock::{clock, Clock};
+use crate::meta::Metadata;
+use crate::metered::{add_duration as add, TickBuckets};
+use crate::registry::Instrument;
 use crate::storage::cells::stripe_count;
 use crate::storage::exponential;
 use crate::storage::table::{Series, Table};

@@ -236,19 +236,9 @@ pub(crate) fn set_eq(stored: &[KeyValue], given: &[KeyValue]) -> bool {
     given.iter().all(|g| stored.iter().any(|s| item_eq(s, g)))
 }
 
-/// The attribute list stored for export: keys as given but for the few
-/// that would clash with a label the backend sets itself, empty values
-/// dropped, duplicate keys collapsed (the last one wins, as in
-/// the OpenTelemetry SDK), sorted by key, over-long keys and values
-/// truncated, at most [`MAX_ATTRIBUTES`](crate::export::labels::MAX_ATTRIBUTES)
-/// kept. The rule lives in `export/labels.rs` (it is about what backends
-/// store) and is described in RELIABILITY.md.
-pub(crate) fn normalise(given: &[KeyValue], histogram: bool) -> Vec<KeyValue> {
-    crate::export::labels::normalise(given, histogram)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::normalise::normalise;
     use super::*;
 
     fn normalise_any(given: &[KeyValue]) -> Vec<KeyValue> {

@@ -53,8 +53,8 @@ mod tests {
     #[test]
     fn agrees_with_a_binary_search() {
         let layouts: [&[f64]; 4] = [
-            crate::DEFAULT_DURATION_BUCKETS,
-            crate::DEFAULT_BUCKETS,
+            crate::meta::DEFAULT_DURATION_BUCKETS,
+            crate::meta::DEFAULT_BUCKETS,
             &[-5.0, -1.0, 0.0, 1e-300, 3.0, 1e300],
             &[0.5],
         ];

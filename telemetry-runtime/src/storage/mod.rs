@@ -5,6 +5,7 @@ pub(crate) mod attrs;
 pub(crate) mod buckets;
 pub(crate) mod cells;
 pub(crate) mod exponential;
+pub(crate) mod normalise;
 pub(crate) mod table;
 
 pub use table::DEFAULT_CARDINALITY_LIMIT;

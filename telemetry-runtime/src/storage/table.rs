@@ -7,17 +7,17 @@
 //! are recorded into one overflow series labelled
 //! `otel_metric_overflow="true"`, and a warning is printed once.
 
-use super::attrs::{fingerprint, hash_set, list_eq, normalise, set_eq};
+use super::attrs::{fingerprint, hash_set, list_eq, set_eq};
 use super::cells::{stripe_count, thread_stripe, Striped};
+use super::normalise::normalise;
 use crate::diag;
-use crate::registry::{InstrumentKind, Metadata};
+use crate::meta::{InstrumentKind, Metadata};
 use opentelemetry::KeyValue;
 use std::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU64, AtomicUsize,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Attribute sets an instrument keeps before it overflows, unless its
 /// declaration says otherwise.
@@ -86,18 +86,6 @@ impl Series {
                 std::mem::size_of::<Box<[KeyValue]>>() + r.len() * std::mem::size_of::<KeyValue>()
             })
     }
-}
-
-/// Whether histograms use exponential buckets in this process.
-pub(crate) fn exponential_histograms() -> bool {
-    crate::config::current().histogram_aggregation
-        == crate::config::HistogramAggregation::Base2Exponential
-}
-
-pub(crate) fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Asks the processor to bring the line at `p` into cache (a hint only).
@@ -307,7 +295,8 @@ pub(crate) struct Table {
 
 impl Table {
     pub(crate) fn new(meta: Metadata) -> Self {
-        let exponential = meta.kind == InstrumentKind::Histogram && exponential_histograms();
+        let exponential =
+            meta.kind == InstrumentKind::Histogram && crate::config::exponential_histograms();
         let (words, stripes) = match meta.kind {
             InstrumentKind::Histogram if exponential => (super::exponential::WORDS, stripe_count()),
             InstrumentKind::Counter | InstrumentKind::UpDownCounter => (1, stripe_count()),
@@ -333,7 +322,7 @@ impl Table {
             len: AtomicUsize::new(0),
             overflow: OnceLock::new(),
             warned: AtomicBool::new(false),
-            start_ns: now_ns(),
+            start_ns: crate::clock::now_ns(),
             altered: AtomicBool::new(false),
             escapable: AtomicBool::new(false),
         }
@@ -469,7 +458,7 @@ impl Table {
                 let escaped = |k: &str| {
                     crate::translation::stored_label(
                         k,
-                        crate::TranslationStrategy::UnderscoreEscapingWithSuffixes,
+                        crate::translation::TranslationStrategy::UnderscoreEscapingWithSuffixes,
                     ) != k
                 };
                 if s.attrs.iter().any(|kv| escaped(kv.key.as_str())) {

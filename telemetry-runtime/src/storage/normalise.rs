@@ -36,9 +36,9 @@
 //! alike (`1` and `"1"`): the exporter merges points whose labels are equal
 //! ([`identity`]), so a request never holds two points of one series.
 
+use super::attrs::MAX_VALUE_LEN;
 use crate::diag;
-use crate::storage::attrs::MAX_VALUE_LEN;
-use crate::TranslationStrategy;
+use crate::translation::TranslationStrategy;
 use opentelemetry::{Key, KeyValue, Value};
 
 /// Longest attribute key exported, in bytes.
@@ -376,7 +376,7 @@ mod tests {
     /// `fuzz/` has the open-ended version.
     #[test]
     fn random_attribute_sets_follow_the_rule() {
-        use crate::storage::attrs::{hash_set, set_eq};
+        use super::super::attrs::{hash_set, set_eq};
         let mut rng = Rng(7);
         for case in 0..5000 {
             let given: Vec<KeyValue> = (0..rng.below(40))
