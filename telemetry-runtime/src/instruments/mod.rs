@@ -23,7 +23,7 @@ use crate::registry::Instrument;
 use crate::storage::table::{Series, Table};
 use opentelemetry::KeyValue;
 use std::marker::PhantomData;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 macro_rules! instrument_common {
@@ -215,23 +215,29 @@ impl Gauge {
 
     /// A handle to the series of `attributes`.
     pub fn bind(&self, attributes: &[KeyValue]) -> BoundGauge {
-        BoundGauge {
-            series: self.series(attributes),
-        }
+        BoundGauge::of(self.series(attributes))
     }
 }
 
 /// A [`Gauge`] bound to one attribute set.
 #[derive(Clone, Copy)]
 pub struct BoundGauge {
-    series: &'static Series,
+    /// The series' one word (a gauge has one stripe), resolved at bind:
+    /// a record is one store.
+    word: &'static AtomicU64,
 }
 
 impl BoundGauge {
+    fn of(series: &'static Series) -> BoundGauge {
+        BoundGauge {
+            word: series.cells.at(0, 0),
+        }
+    }
+
     /// Sets the value.
     #[inline(always)]
     pub fn record(&self, value: f64) {
-        self.series.cells.at(0, 0).store(value.to_bits(), Relaxed);
+        self.word.store(value.to_bits(), Relaxed);
     }
 }
 
@@ -368,9 +374,7 @@ impl<L: LabelSet> Gauge<L> {
 
     /// A handle to the series of `labels`.
     pub fn bind(&self, labels: L) -> BoundGauge {
-        BoundGauge {
-            series: self.typed_series(&labels),
-        }
+        BoundGauge::of(self.typed_series(&labels))
     }
 }
 

@@ -223,17 +223,128 @@ pub(crate) fn list_eq(stored: &[KeyValue], given: &[KeyValue]) -> bool {
     true
 }
 
-/// Whether `stored` holds exactly the items of `given`, in any order.
-#[inline(always)]
+/// Whether `stored` holds exactly the items of `given`, in any order (the
+/// reference of [`probe_set_eq`], which lookups use).
+#[cfg(test)]
 pub(crate) fn set_eq(stored: &[KeyValue], given: &[KeyValue]) -> bool {
-    if stored.len() != given.len() {
+    stored.len() == given.len()
+        && given.iter().all(|g| stored.iter().any(|s| item_eq(s, g)))
+        && stored.iter().all(|s| given.iter().any(|g| item_eq(s, g)))
+}
+
+/// One attribute of a stored list, flattened for comparison: the key's
+/// bytes, and the value as a string's bytes or a number's bits. Comparing
+/// a given attribute against it reads the given side's enums only, not
+/// the stored side's as well (half the branches of [`item_eq`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Probe {
+    key_ptr: *const u8,
+    key_len: usize,
+    /// A string value's address, or a number's bits.
+    value: u64,
+    /// A string value's length, or one of the `NOT_STR` tags.
+    value_len: u64,
+}
+
+// SAFETY: a `Probe` only points into the attribute lists of a series,
+// which are never freed nor written after the series is published.
+unsafe impl Send for Probe {}
+unsafe impl Sync for Probe {}
+
+/// Tags of non-string values in [`Probe::value_len`]: above any length.
+const NOT_STR: u64 = 1 << 63;
+const I64_TAG: u64 = NOT_STR | 1;
+const BOOL_TAG: u64 = NOT_STR | 2;
+const F64_TAG: u64 = NOT_STR | 3;
+/// Arrays and future variants: compared through the stored `KeyValue`.
+const OTHER_TAG: u64 = NOT_STR | 4;
+
+impl Probe {
+    /// The probe of `kv`, which must outlive it (a series' own list).
+    pub(crate) fn of(kv: &KeyValue) -> Probe {
+        let key = kv.key.as_str();
+        let (value, value_len) = match &kv.value {
+            Value::String(s) => (s.as_str().as_ptr() as u64, s.as_str().len() as u64),
+            Value::I64(i) => (*i as u64, I64_TAG),
+            Value::Bool(b) => (*b as u64, BOOL_TAG),
+            Value::F64(f) => (f.to_bits(), F64_TAG),
+            _ => (0, OTHER_TAG),
+        };
+        Probe {
+            key_ptr: key.as_ptr(),
+            key_len: key.len(),
+            value,
+            value_len,
+        }
+    }
+
+    /// The key's bytes.
+    #[inline(always)]
+    fn key(&self) -> &[u8] {
+        // SAFETY: the bytes of a key of the series' own list (see `of`).
+        unsafe { std::slice::from_raw_parts(self.key_ptr, self.key_len) }
+    }
+
+    /// Whether `g` is this attribute; `stored` is the `KeyValue` it was
+    /// made of (read only for arrays).
+    #[inline(always)]
+    fn eq(&self, g: &KeyValue, stored: &KeyValue) -> bool {
+        let k = g.key.as_str();
+        if k.len() != self.key_len
+            || !(std::ptr::eq(k.as_ptr(), self.key_ptr) || bytes_eq(k.as_bytes(), self.key()))
+        {
+            return false;
+        }
+        match &g.value {
+            Value::String(v) => {
+                let v = v.as_str();
+                v.len() as u64 == self.value_len
+                    && (v.as_ptr() as u64 == self.value
+                        // SAFETY: a string value of the series' own list:
+                        // `value_len` is its length (not a tag, as equal
+                        // to a `str`'s length).
+                        || bytes_eq(v.as_bytes(), unsafe {
+                            std::slice::from_raw_parts(self.value as *const u8, v.len())
+                        }))
+            }
+            Value::I64(i) => self.value_len == I64_TAG && self.value == *i as u64,
+            Value::Bool(b) => self.value_len == BOOL_TAG && self.value == *b as u64,
+            Value::F64(f) => self.value_len == F64_TAG && self.value == f.to_bits(),
+            _ => self.value_len == OTHER_TAG && other_value_eq(&stored.value, &g.value),
+        }
+    }
+}
+
+/// Whether `given` holds the items of a stored list (`probes`, made of
+/// `stored`) in the same order.
+#[inline(always)]
+pub(crate) fn probe_list_eq(probes: &[Probe], stored: &[KeyValue], given: &[KeyValue]) -> bool {
+    if probes.len() != given.len() || stored.len() != given.len() {
         return false;
     }
-    // Fast path: same order as the first call.
-    if list_eq(stored, given) {
+    let mut i = 0;
+    while i < given.len() {
+        if !probes[i].eq(&given[i], &stored[i]) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether `given` holds exactly the items of a stored list, in any order.
+#[inline(always)]
+pub(crate) fn probe_set_eq(probes: &[Probe], stored: &[KeyValue], given: &[KeyValue]) -> bool {
+    if probe_list_eq(probes, stored, given) {
         return true;
     }
-    given.iter().all(|g| stored.iter().any(|s| item_eq(s, g)))
+    // Both ways, so that duplicates can't stand in for a missing item.
+    probes.len() == given.len()
+        && stored.len() == given.len()
+        && given
+            .iter()
+            .all(|g| probes.iter().zip(stored).any(|(p, s)| p.eq(g, s)))
+        && stored.iter().all(|s| given.iter().any(|g| item_eq(s, g)))
 }
 
 #[cfg(test)]
@@ -298,6 +409,56 @@ mod tests {
             }
         }
         assert!(!bytes_eq(b"ab", b"abc"));
+    }
+
+    /// Random short lists over few keys and values (strings static and
+    /// owned, integers, booleans, floats, arrays, duplicates).
+    fn random_list(rng: &mut crate::test_rng::Rng) -> Vec<KeyValue> {
+        let n = rng.below(4);
+        (0..n)
+            .map(|_| {
+                let key = rng.pick(&["a", "b", "method"]);
+                let value = match rng.below(7) {
+                    0 => Value::from(rng.pick(&["x", "GET", "actor-0123456789abcdef0"])),
+                    1 => Value::from(
+                        rng.pick(&["x", "GET", "actor-0123456789abcdef0"])
+                            .to_string(),
+                    ),
+                    2 => Value::I64(rng.below(2) as i64),
+                    3 => Value::Bool(rng.below(2) == 0),
+                    4 => Value::F64(if rng.below(2) == 0 { f64::NAN } else { 1.0 }),
+                    5 => Value::Array(opentelemetry::Array::I64(vec![rng.below(2) as i64])),
+                    _ => Value::I64(1),
+                };
+                KeyValue::new(key, value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn probes_agree_with_the_reference() {
+        let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
+        for case in 0..20_000 {
+            let stored = random_list(&mut rng);
+            let given = if rng.below(3) == 0 {
+                let mut g = stored.clone();
+                g.reverse();
+                g
+            } else {
+                random_list(&mut rng)
+            };
+            let probes: Vec<Probe> = stored.iter().map(Probe::of).collect();
+            assert_eq!(
+                probe_set_eq(&probes, &stored, &given),
+                set_eq(&stored, &given),
+                "case {case}: {stored:?} {given:?}"
+            );
+            assert_eq!(
+                probe_list_eq(&probes, &stored, &given),
+                list_eq(&stored, &given),
+                "case {case}: {stored:?} {given:?}"
+            );
+        }
     }
 
     #[test]

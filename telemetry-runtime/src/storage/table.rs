@@ -7,7 +7,7 @@
 //! are recorded into one overflow series labelled
 //! `otel_metric_overflow="true"`, and a warning is printed once.
 
-use super::attrs::{fingerprint, hash_set, list_eq, set_eq};
+use super::attrs::{fingerprint, hash_set, list_eq, probe_list_eq, probe_set_eq, Probe};
 use super::cells::{stripe_count, thread_stripe, Striped};
 use super::normalise::normalise;
 use crate::diag;
@@ -27,11 +27,14 @@ pub const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
 pub(crate) struct Series {
     /// Normalised attributes (sorted, deduplicated, truncated), for export.
     pub(crate) attrs: Box<[KeyValue]>,
-    /// The attributes exactly as first given, when normalising changed them
-    /// (lookups compare against what callers pass). Boxed twice: one word
-    /// in the header, which is rare to need.
+    /// The attributes exactly as first given, in their order, when
+    /// normalising changed them or their order (lookups compare against
+    /// what callers pass). Boxed twice: one word in the header.
     #[allow(clippy::redundant_allocation)]
     pub(crate) raw: Option<Box<Box<[KeyValue]>>>,
+    /// The attributes as first given, flattened for the comparisons of
+    /// every lookup (see [`Probe`]); they point into `attrs` or `raw`.
+    probes: Box<[Probe]>,
     hash: u64,
     pub(crate) cells: Striped,
 }
@@ -40,15 +43,24 @@ impl Series {
     /// The series of `given` in a table of `words` words on `stripes`
     /// stripes; `histogram` for a histogram's (whose `le` is reserved).
     fn new(given: &[KeyValue], hash: u64, words: usize, stripes: usize, histogram: bool) -> Self {
-        let attrs = normalise(given, histogram);
-        let raw = if attrs.len() == given.len() && set_eq(&attrs, given) {
+        let attrs = normalise(given, histogram).into_boxed_slice();
+        let raw = if list_eq(&attrs, given) {
             None
         } else {
             Some(Box::new(given.to_vec().into_boxed_slice()))
         };
+        // The probes point into the boxed lists, whose heap memory stays
+        // where it is when the boxes move into the series.
+        let probes = raw
+            .as_deref()
+            .map_or(&*attrs, |r| &**r)
+            .iter()
+            .map(Probe::of)
+            .collect();
         Series {
-            attrs: attrs.into_boxed_slice(),
+            attrs,
             raw,
+            probes,
             hash,
             cells: Striped::new(words, stripes),
         }
@@ -61,14 +73,14 @@ impl Series {
 
     #[inline(always)]
     fn same(&self, given: &[KeyValue]) -> bool {
-        set_eq(self.given(), given)
+        probe_set_eq(&self.probes, self.given(), given)
     }
 
     /// Whether `given` lists the attributes in the order of their first
     /// record: [`same`](Self::same) without its search for other orders.
     #[inline(always)]
     fn same_list(&self, given: &[KeyValue]) -> bool {
-        list_eq(self.given(), given)
+        probe_list_eq(&self.probes, self.given(), given)
     }
 
     /// The attributes as first given.
@@ -82,6 +94,7 @@ impl Series {
         std::mem::size_of::<Self>()
             + self.cells.heap_bytes()
             + self.attrs.len() * std::mem::size_of::<KeyValue>()
+            + self.probes.len() * std::mem::size_of::<Probe>()
             + self.raw.as_ref().map_or(0, |r| {
                 std::mem::size_of::<Box<[KeyValue]>>() + r.len() * std::mem::size_of::<KeyValue>()
             })
@@ -380,14 +393,18 @@ impl Table {
         // cache line, so that two sets whose fingerprints meet (or one
         // thread's and another's) do not evict each other on every call.
         let i = fingerprint(attrs) as usize & (RECENT - 1);
-        let found = |j: usize| {
-            slots
-                .recent
-                .get(j)
-                .and_then(Slot::get)
-                .filter(|r| r.same(attrs))
-        };
-        let s = match found(i).or_else(|| found(i ^ 1)) {
+        // Verified in the caller's order only: the fingerprint follows
+        // that order, so a set given in another order has its own entry.
+        let mut found = None;
+        for j in [i, i ^ 1] {
+            if let Some(r) = slots.recent.get(j).and_then(Slot::get) {
+                if r.same_list(attrs) {
+                    found = Some(r);
+                    break;
+                }
+            }
+        }
+        let s = match found {
             Some(r) => r,
             None => self.lookup(slots, attrs, i),
         };
