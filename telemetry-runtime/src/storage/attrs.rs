@@ -50,13 +50,22 @@ pub(crate) fn fingerprint(attrs: &[KeyValue]) -> u64 {
 #[inline(always)]
 fn short_str_bits(s: &str) -> u64 {
     let b = s.as_bytes();
-    let bits = if b.len() > 16 {
-        b.as_ptr() as u64
-    } else {
+    let n = b.len();
+    // The shortest first: most label values are a few bytes.
+    let bits = if n < 4 {
+        match n {
+            0 => 0,
+            1 => b[0] as u64,
+            2 => b[0] as u64 | (b[1] as u64) << 8,
+            _ => b[0] as u64 | (b[1] as u64) << 8 | (b[2] as u64) << 16,
+        }
+    } else if n <= 16 {
         let (x, y) = short_words(b);
         x ^ y.rotate_left(29)
+    } else {
+        b.as_ptr() as u64
     };
-    bits ^ ((b.len() as u64) << 56)
+    bits ^ ((n as u64) << 56)
 }
 
 /// Every byte of a string of at most 16 bytes, in two words: two
@@ -240,7 +249,8 @@ pub(crate) fn set_eq(stored: &[KeyValue], given: &[KeyValue]) -> bool {
 pub(crate) struct Probe {
     key_ptr: *const u8,
     key_len: usize,
-    /// A string value's address, or a number's bits.
+    /// A string value's address, a number's bits, or (arrays) the stored
+    /// `Value`'s address.
     value: u64,
     /// A string value's length, or one of the `NOT_STR` tags.
     value_len: u64,
@@ -268,7 +278,7 @@ impl Probe {
             Value::I64(i) => (*i as u64, I64_TAG),
             Value::Bool(b) => (*b as u64, BOOL_TAG),
             Value::F64(f) => (f.to_bits(), F64_TAG),
-            _ => (0, OTHER_TAG),
+            other => (other as *const Value as u64, OTHER_TAG),
         };
         Probe {
             key_ptr: key.as_ptr(),
@@ -285,10 +295,9 @@ impl Probe {
         unsafe { std::slice::from_raw_parts(self.key_ptr, self.key_len) }
     }
 
-    /// Whether `g` is this attribute; `stored` is the `KeyValue` it was
-    /// made of (read only for arrays).
+    /// Whether `g` is this attribute.
     #[inline(always)]
-    fn eq(&self, g: &KeyValue, stored: &KeyValue) -> bool {
+    fn eq(&self, g: &KeyValue) -> bool {
         let k = g.key.as_str();
         if k.len() != self.key_len
             || !(std::ptr::eq(k.as_ptr(), self.key_ptr) || bytes_eq(k.as_bytes(), self.key()))
@@ -310,21 +319,27 @@ impl Probe {
             Value::I64(i) => self.value_len == I64_TAG && self.value == *i as u64,
             Value::Bool(b) => self.value_len == BOOL_TAG && self.value == *b as u64,
             Value::F64(f) => self.value_len == F64_TAG && self.value == f.to_bits(),
-            _ => self.value_len == OTHER_TAG && other_value_eq(&stored.value, &g.value),
+            _ => {
+                self.value_len == OTHER_TAG
+                    // SAFETY: the address of a value of the series' own
+                    // list (see `of`).
+                    && other_value_eq(unsafe { &*(self.value as *const Value) }, &g.value)
+            }
         }
     }
 }
 
-/// Whether `given` holds the items of a stored list (`probes`, made of
-/// `stored`) in the same order.
+/// Whether `given` holds the items of a stored list (its `probes`) in
+/// the same order.
 #[inline(always)]
-pub(crate) fn probe_list_eq(probes: &[Probe], stored: &[KeyValue], given: &[KeyValue]) -> bool {
-    if probes.len() != given.len() || stored.len() != given.len() {
+pub(crate) fn probe_list_eq(probes: &[Probe], given: &[KeyValue]) -> bool {
+    if probes.len() != given.len() {
         return false;
     }
+    // An indexed loop: the iterator form was left out of line.
     let mut i = 0;
     while i < given.len() {
-        if !probes[i].eq(&given[i], &stored[i]) {
+        if !probes[i].eq(&given[i]) {
             return false;
         }
         i += 1;
@@ -332,18 +347,16 @@ pub(crate) fn probe_list_eq(probes: &[Probe], stored: &[KeyValue], given: &[KeyV
     true
 }
 
-/// Whether `given` holds exactly the items of a stored list, in any order.
+/// Whether `given` holds exactly the items of a stored list (`stored`,
+/// whose probes are `probes`), in any order.
 #[inline(always)]
 pub(crate) fn probe_set_eq(probes: &[Probe], stored: &[KeyValue], given: &[KeyValue]) -> bool {
-    if probe_list_eq(probes, stored, given) {
+    if probe_list_eq(probes, given) {
         return true;
     }
     // Both ways, so that duplicates can't stand in for a missing item.
     probes.len() == given.len()
-        && stored.len() == given.len()
-        && given
-            .iter()
-            .all(|g| probes.iter().zip(stored).any(|(p, s)| p.eq(g, s)))
+        && given.iter().all(|g| probes.iter().any(|p| p.eq(g)))
         && stored.iter().all(|s| given.iter().any(|g| item_eq(s, g)))
 }
 
@@ -454,7 +467,7 @@ mod tests {
                 "case {case}: {stored:?} {given:?}"
             );
             assert_eq!(
-                probe_list_eq(&probes, &stored, &given),
+                probe_list_eq(&probes, &given),
                 list_eq(&stored, &given),
                 "case {case}: {stored:?} {given:?}"
             );

@@ -80,7 +80,7 @@ impl Series {
     /// record: [`same`](Self::same) without its search for other orders.
     #[inline(always)]
     fn same_list(&self, given: &[KeyValue]) -> bool {
-        probe_list_eq(&self.probes, self.given(), given)
+        probe_list_eq(&self.probes, given)
     }
 
     /// The attributes as first given.
