@@ -26,6 +26,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub mod fault;
+pub mod fleet;
 pub mod vm;
 
 /// How long a test waits for data to show up.
@@ -164,6 +165,28 @@ pub(crate) fn query_with(
     kind: Kind,
     promql: &str,
 ) -> Result<Vec<Sample>, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 1.0;
+    query_at_with(agent, url, auth, kind, promql, now)
+}
+
+/// Runs an instant query against `url` evaluated at `time` (seconds since
+/// the epoch); returns each series' labels and value.
+pub fn query_at(url: &str, kind: Kind, promql: &str, time: f64) -> Result<Vec<Sample>, String> {
+    query_at_with(&default_agent(), url, None, kind, promql, time)
+}
+
+fn query_at_with(
+    agent: &ureq::Agent,
+    url: &str,
+    auth: Option<&str>,
+    kind: Kind,
+    promql: &str,
+    time: f64,
+) -> Result<Vec<Sample>, String> {
     if kind == Kind::Victoria {
         // Make just-ingested samples searchable now, not in a few seconds.
         let mut req = agent.get(format!("{url}/internal/force_flush"));
@@ -172,15 +195,10 @@ pub(crate) fn query_with(
         }
         let _ = req.call();
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        + 1.0;
     let mut req = agent
         .get(format!("{url}/api/v1/query"))
         .query("query", promql)
-        .query("time", format!("{now:.3}"));
+        .query("time", format!("{time:.3}"));
     if let Some(a) = auth {
         req = req.header("authorization", a);
     }
