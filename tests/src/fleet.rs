@@ -555,7 +555,12 @@ fn identity(labels: &BTreeMap<String, String>) -> String {
 
 /// Every series of the fleet on one node, with its last value.
 fn fleet_series(node: &Vm) -> Result<Vec<Sample>, String> {
-    node.query(r#"last_over_time({service_name="fleet"}[1h]) keep_metric_names"#)
+    query_at(
+        &node.url,
+        Kind::Victoria,
+        r#"last_over_time({service_name="fleet"}[1h]) keep_metric_names"#,
+        now_s() + 1.0,
+    )
 }
 
 /// Compares what both nodes hold with what every worker must have sent.
@@ -650,27 +655,23 @@ fn work_series(node: &Vm) -> Result<usize, String> {
 
 /// For each instance, the number of samples each of its counter series
 /// has on `node` in the `window` seconds before `at` (all of an
-/// instance's series are exported together, so the number is the same for
-/// each; a different one is an error).
+/// instance's series are exported together, with one timestamp, so the
+/// number is the same for each; a different one is an error). Counted by
+/// the node (`count_values`), so that the answer has a line per instance.
 fn samples_in(node: &Vm, at: f64, window: f64) -> Result<BTreeMap<String, u64>, String> {
     let q = format!(
-        "count_over_time({WORK}[{}ms])",
+        "count_values(\"n\", count_over_time({WORK}[{}ms])) by (service_instance_id)",
         (window * 1000.0).round() as u64
     );
     let r = query_at(&node.url, Kind::Victoria, &q, at)?;
     let mut per: BTreeMap<String, u64> = BTreeMap::new();
-    for (labels, v) in r {
-        let id = labels
-            .get("service_instance_id")
-            .cloned()
-            .unwrap_or_default();
-        let n = v as u64;
+    for (labels, _) in r {
+        let id = labels.get("service_instance_id").cloned().unwrap_or_default();
+        let n: u64 = labels.get("n").and_then(|n| n.parse().ok()).unwrap_or(0);
         if let Some(old) = per.insert(id.clone(), n) {
-            if old != n {
-                return Err(format!(
-                    "{id}: its series hold {old} and {n} samples in the window"
-                ));
-            }
+            return Err(format!(
+                "{id}: its series hold {old} and {n} samples in the window"
+            ));
         }
     }
     Ok(per)

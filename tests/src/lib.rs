@@ -175,8 +175,13 @@ pub(crate) fn query_with(
 
 /// Runs an instant query against `url` evaluated at `time` (seconds since
 /// the epoch); returns each series' labels and value.
+/// Answers of any size, within a minute (a fleet's whole series list).
 pub fn query_at(url: &str, kind: Kind, promql: &str, time: f64) -> Result<Vec<Sample>, String> {
-    query_at_with(&default_agent(), url, None, kind, promql, time)
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    query_at_with(&agent, url, None, kind, promql, time)
 }
 
 fn query_at_with(
@@ -206,6 +211,8 @@ fn query_at_with(
     let body: Value = serde_json::from_str(
         &resp
             .body_mut()
+            .with_config()
+            .limit(1 << 30)
             .read_to_string()
             .map_err(|e| e.to_string())?,
     )
