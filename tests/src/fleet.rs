@@ -666,7 +666,10 @@ fn samples_in(node: &Vm, at: f64, window: f64) -> Result<BTreeMap<String, u64>, 
     let r = query_at(&node.url, Kind::Victoria, &q, at)?;
     let mut per: BTreeMap<String, u64> = BTreeMap::new();
     for (labels, _) in r {
-        let id = labels.get("service_instance_id").cloned().unwrap_or_default();
+        let id = labels
+            .get("service_instance_id")
+            .cloned()
+            .unwrap_or_default();
         let n: u64 = labels.get("n").and_then(|n| n.parse().ok()).unwrap_or(0);
         if let Some(old) = per.insert(id.clone(), n) {
             return Err(format!(
