@@ -26,6 +26,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub mod fault;
+pub mod fleet;
 pub mod vm;
 
 /// How long a test waits for data to show up.
@@ -164,6 +165,33 @@ pub(crate) fn query_with(
     kind: Kind,
     promql: &str,
 ) -> Result<Vec<Sample>, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 1.0;
+    query_at_with(agent, url, auth, kind, promql, now)
+}
+
+/// Runs an instant query against `url` evaluated at `time` (seconds since
+/// the epoch); returns each series' labels and value.
+/// Answers of any size, within a minute (a fleet's whole series list).
+pub fn query_at(url: &str, kind: Kind, promql: &str, time: f64) -> Result<Vec<Sample>, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    query_at_with(&agent, url, None, kind, promql, time)
+}
+
+fn query_at_with(
+    agent: &ureq::Agent,
+    url: &str,
+    auth: Option<&str>,
+    kind: Kind,
+    promql: &str,
+    time: f64,
+) -> Result<Vec<Sample>, String> {
     if kind == Kind::Victoria {
         // Make just-ingested samples searchable now, not in a few seconds.
         let mut req = agent.get(format!("{url}/internal/force_flush"));
@@ -172,15 +200,10 @@ pub(crate) fn query_with(
         }
         let _ = req.call();
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        + 1.0;
     let mut req = agent
         .get(format!("{url}/api/v1/query"))
         .query("query", promql)
-        .query("time", format!("{now:.3}"));
+        .query("time", format!("{time:.3}"));
     if let Some(a) = auth {
         req = req.header("authorization", a);
     }
@@ -188,6 +211,8 @@ pub(crate) fn query_with(
     let body: Value = serde_json::from_str(
         &resp
             .body_mut()
+            .with_config()
+            .limit(1 << 30)
             .read_to_string()
             .map_err(|e| e.to_string())?,
     )
