@@ -35,14 +35,22 @@ pub(crate) fn fingerprint(attrs: &[KeyValue]) -> u64 {
     for kv in attrs {
         let v = match &kv.value {
             Value::String(s) => short_str_bits(s.as_str()),
-            Value::I64(i) => *i as u64,
-            Value::Bool(b) => *b as u64 ^ 0x5151,
-            Value::F64(f) => f.to_bits(),
-            _ => 0x7777,
+            other => other_bits(other),
         };
         acc = acc.rotate_left(23) ^ v;
     }
     fold(acc ^ K1, K2)
+}
+
+/// [`fingerprint`]'s word for a value that is not a string (rarer).
+#[inline(never)]
+fn other_bits(v: &Value) -> u64 {
+    match v {
+        Value::I64(i) => *i as u64,
+        Value::Bool(b) => *b as u64 ^ 0x5151,
+        Value::F64(f) => f.to_bits(),
+        _ => 0x7777,
+    }
 }
 
 /// The bytes of a string of at most 16 bytes folded into a word (its

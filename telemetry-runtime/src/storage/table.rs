@@ -261,6 +261,14 @@ struct Slots {
 }
 
 impl Slots {
+    /// The recent-lookup cache's series at `i`, if it is the series of
+    /// `attrs` in their order.
+    #[inline(always)]
+    fn recent_hit(&self, i: usize, attrs: &[KeyValue]) -> Option<&Series> {
+        let r = self.recent.get(i)?.get()?;
+        r.same_list(attrs).then_some(r)
+    }
+
     /// Keeps `s` in the recent-lookup cache at `i`, moving what was there
     /// to its neighbour `i ^ 1` (two ways, the newest first).
     fn remember(&self, i: usize, s: &Series) {
@@ -362,7 +370,7 @@ impl Table {
     /// is verified in the first record's order only ([`list_eq`]), so that
     /// a miss costs little, and a stripe whose attributes change on every
     /// call stops trying it (see [`Last`]).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn series(&self, attrs: &[KeyValue]) -> &Series {
         if attrs.is_empty() {
             return &self.unlabelled;
@@ -386,7 +394,7 @@ impl Table {
     /// [`series`](Self::series) past the stripe's last series: the
     /// recent-lookup cache, then the table; then the stripe's [`Last`]
     /// word is brought up to date.
-    #[inline(always)]
+    #[inline(never)]
     fn series_missed(&self, attrs: &[KeyValue], word: &AtomicU64, last: Last) -> &Series {
         let slots = self.slots.get_or_init(|| self.alloc_slots());
         // Two ways: the fingerprint's slot and its neighbour on the same
@@ -395,18 +403,12 @@ impl Table {
         let i = fingerprint(attrs) as usize & (RECENT - 1);
         // Verified in the caller's order only: the fingerprint follows
         // that order, so a set given in another order has its own entry.
-        let mut found = None;
-        for j in [i, i ^ 1] {
-            if let Some(r) = slots.recent.get(j).and_then(Slot::get) {
-                if r.same_list(attrs) {
-                    found = Some(r);
-                    break;
-                }
-            }
-        }
-        let s = match found {
+        let s = match slots.recent_hit(i, attrs) {
             Some(r) => r,
-            None => self.lookup(slots, attrs, i),
+            None => match slots.recent_hit(i ^ 1, attrs) {
+                Some(r) => r,
+                None => self.lookup(slots, attrs, i),
+            },
         };
         // Off, a call counts towards turning it on when the first try
         // would have found its series.
