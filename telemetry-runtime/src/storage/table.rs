@@ -33,6 +33,11 @@ pub(crate) struct Series {
     #[allow(clippy::redundant_allocation)]
     pub(crate) raw: Option<Box<Box<[KeyValue]>>>,
     hash: u64,
+    /// When the series was created (its first record), in Unix
+    /// nanoseconds: the start time of its cumulative points, since it was
+    /// zero until then. Read once per series creation (a slow path), never
+    /// per record.
+    pub(crate) start_ns: u64,
     pub(crate) cells: Striped,
 }
 
@@ -50,6 +55,7 @@ impl Series {
             attrs: attrs.into_boxed_slice(),
             raw,
             hash,
+            start_ns: now_ns(),
             cells: Striped::new(words, stripes),
         }
     }
@@ -294,8 +300,8 @@ pub(crate) struct Table {
     len: AtomicUsize,
     overflow: OnceLock<Box<Series>>,
     warned: AtomicBool,
-    /// When the table was created, in Unix nanoseconds: the start time of
-    /// its series' cumulative points (each was zero until then).
+    /// When the table was created (the instrument's first record), in Unix
+    /// nanoseconds; each series has its own ([`Series::start_ns`]).
     pub(crate) start_ns: u64,
     /// Whether some series' exported attributes differ from what was
     /// recorded (normalised), so that two series may meet on the wire.
