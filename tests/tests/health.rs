@@ -66,3 +66,84 @@ fn a_series_starts_when_it_was_first_recorded() {
     let (status, err) = c.finish("quit");
     assert!(status.success(), "{err}");
 }
+
+/// The points of a request, as (metric, attributes) with their flags.
+fn series_flags(r: &tests::fault::Request) -> Vec<(String, tests::fault::Attrs, u32)> {
+    let mut out = Vec::new();
+    for (_, m) in r.metrics() {
+        for (a, p) in r.number_points(&m.name) {
+            out.push((m.name.clone(), a, p.flags));
+        }
+        for (a, p) in r.histogram_points(&m.name) {
+            out.push((m.name.clone(), a, p.flags));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// After the final values, `shutdown()` (and the exit flush, for a
+/// process that never calls it) sends one more request in which every
+/// point is flagged `NoRecordedValue`; the values before it carry no flag.
+#[test]
+fn shutdown_and_exit_end_every_series_with_a_stale_marker() {
+    for end in ["shutdown", "quit", "exit"] {
+        let server = FaultServer::always(Reply::ok());
+        let mut c = child(&server, &[]);
+        c.ok("add 4 phase=a");
+        c.ok("hist 5 phase=b");
+        c.ok("gauge 0.5");
+        c.ok("updown -2");
+        if end == "shutdown" {
+            let r = c.cmd("shutdown");
+            assert!(r.starts_with("ok"), "{r}");
+        }
+        let (status, err) = c.finish(if end == "shutdown" { "quit" } else { end });
+        assert!(status.success(), "{err}");
+        let reqs = server.wait_requests(2);
+        assert_eq!(reqs.len(), 2, "{end}: values, then markers");
+        let (values, markers) = (&reqs[0], &reqs[1]);
+        assert_eq!(
+            values.sum("reliability_events_total", &[("phase", "a")]),
+            Some(4)
+        );
+        let v = series_flags(values);
+        let m = series_flags(markers);
+        assert!(v.len() >= 5, "{end}: {v:?}");
+        assert!(v.iter().all(|(_, _, f)| *f == 0), "{end}: {v:?}");
+        // Every series of the values, and nothing else, is marked.
+        let unflagged: Vec<_> = v.iter().map(|(n, a, _)| (n.clone(), a.clone(), 1)).collect();
+        assert_eq!(m, unflagged, "{end}");
+    }
+}
+
+/// Against the real backend: after the marker, an instant query no longer
+/// returns the series, while the samples before it are still stored.
+#[test]
+fn the_backend_ends_a_marked_series_at_once() {
+    let b = tests::backend();
+    let instance = format!("stale-{}", std::process::id());
+    let env: Vec<(String, String)> = tests::child_env(&instance);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut c = Child::spawn(CHILD, &env);
+    c.ok("add 6 phase=stale");
+    c.ok("flush");
+    let l = b.instance_label();
+    let name = b
+        .strategy
+        .metric_name("reliability_events_total", "", telemetry_runtime::InstrumentKind::Counter);
+    let sel = format!("{{{l}=\"{instance}\",phase=\"stale\"}}");
+    let instant = format!("{name}{sel}");
+    // Before shutdown: the last value, as for any live series.
+    b.wait_for_value(&instant, 6.0);
+    let r = c.cmd("shutdown");
+    assert!(r.starts_with("ok"), "{r}");
+    // After it: gone from instant queries at once (not after 5 minutes)...
+    let gone = b.wait_until(&instant, |r| r.is_empty());
+    assert!(gone.is_empty());
+    // ...while the samples before the marker stay queryable.
+    b.wait_for_value(&format!("max_over_time({name}{sel}[10m])"), 6.0);
+    let (status, err) = c.finish("quit");
+    assert!(status.success(), "{err}");
+}
