@@ -11,7 +11,9 @@
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, number_data_point, HistogramDataPoint, Metric, NumberDataPoint,
+};
 use prost::Message;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -115,6 +117,96 @@ impl Request {
             }
         }
         None
+    }
+}
+
+/// A point's attributes as `(key, value as text)`, in the order sent.
+pub type Attrs = Vec<(String, String)>;
+
+fn attrs_of(kvs: &[opentelemetry_proto::tonic::common::v1::KeyValue]) -> Attrs {
+    kvs.iter()
+        .map(|kv| (kv.key.clone(), string_of(kv.value.as_ref())))
+        .collect()
+}
+
+/// `attrs` as an [`Attrs`].
+pub fn attrs(attrs: &[(&str, &str)]) -> Attrs {
+    attrs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl Request {
+    /// Every metric of the request, with the name of its scope.
+    pub fn metrics(&self) -> Vec<(String, Metric)> {
+        let mut out = Vec::new();
+        for rm in self.decode().resource_metrics {
+            for sm in rm.scope_metrics {
+                let scope = sm.scope.map(|s| s.name).unwrap_or_default();
+                out.extend(sm.metrics.into_iter().map(|m| (scope.clone(), m)));
+            }
+        }
+        out
+    }
+
+    /// The number points (sums and gauges) of metric `name`.
+    pub fn number_points(&self, name: &str) -> Vec<(Attrs, NumberDataPoint)> {
+        let mut out = Vec::new();
+        for (_, m) in self.metrics().into_iter().filter(|(_, m)| m.name == name) {
+            let points = match m.data {
+                Some(metric::Data::Sum(s)) => s.data_points,
+                Some(metric::Data::Gauge(g)) => g.data_points,
+                _ => Vec::new(),
+            };
+            out.extend(points.into_iter().map(|p| (attrs_of(&p.attributes), p)));
+        }
+        out
+    }
+
+    /// The number point of metric `name` whose attributes are exactly `attrs`.
+    pub fn number_point(&self, name: &str, want: &[(&str, &str)]) -> Option<NumberDataPoint> {
+        let want = attrs(want);
+        self.number_points(name)
+            .into_iter()
+            .find(|(a, _)| *a == want)
+            .map(|(_, p)| p)
+    }
+
+    /// The explicit-bucket histogram points of metric `name`.
+    pub fn histogram_points(&self, name: &str) -> Vec<(Attrs, HistogramDataPoint)> {
+        let mut out = Vec::new();
+        for (_, m) in self.metrics().into_iter().filter(|(_, m)| m.name == name) {
+            if let Some(metric::Data::Histogram(h)) = m.data {
+                out.extend(
+                    h.data_points
+                        .into_iter()
+                        .map(|p| (attrs_of(&p.attributes), p)),
+                );
+            }
+        }
+        out
+    }
+
+    /// Every data point's flags, by metric name, in the request.
+    pub fn flags(&self) -> Vec<(String, u32)> {
+        let mut out = Vec::new();
+        for (_, m) in self.metrics() {
+            let flags: Vec<u32> = match &m.data {
+                Some(metric::Data::Sum(s)) => s.data_points.iter().map(|p| p.flags).collect(),
+                Some(metric::Data::Gauge(g)) => g.data_points.iter().map(|p| p.flags).collect(),
+                Some(metric::Data::Histogram(h)) => {
+                    h.data_points.iter().map(|p| p.flags).collect()
+                }
+                Some(metric::Data::ExponentialHistogram(h)) => {
+                    h.data_points.iter().map(|p| p.flags).collect()
+                }
+                Some(metric::Data::Summary(s)) => s.data_points.iter().map(|p| p.flags).collect(),
+                None => Vec::new(),
+            };
+            out.extend(flags.into_iter().map(|f| (m.name.clone(), f)));
+        }
+        out
     }
 }
 

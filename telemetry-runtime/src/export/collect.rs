@@ -190,16 +190,16 @@ impl Collector {
                     None => zero(&mut add),
                     Some(table) => table.for_each(|s: &'static Series| {
                         self.read(s, meta.kind, delta, inst.sum_ticks, &mut raw);
-                        add(PointAttrs::series(consts, &s.attrs), &raw, table.start_ns);
+                        add(PointAttrs::series(consts, &s.attrs), &raw, s.start_ns);
                     }),
                 },
                 Source::Observed(_) => {
                     let table = inst.table_if_used();
                     let seen = self.observed.get(&(*inst as *const _ as usize)).cloned();
-                    if let (Some(table), Some(seen)) = (table, seen) {
+                    if let (Some(_), Some(seen)) = (table, seen) {
                         for s in seen {
                             self.read(s, meta.kind, delta, 0, &mut raw);
-                            add(PointAttrs::series(consts, &s.attrs), &raw, table.start_ns);
+                            add(PointAttrs::series(consts, &s.attrs), &raw, s.start_ns);
                         }
                     }
                 }
@@ -208,7 +208,7 @@ impl Collector {
                     Some(table) => table.for_each(|s: &'static Series| {
                         let mut raw = [series_count(s)];
                         self.delta(s as *const Series as usize | 1, &mut raw, false, delta);
-                        add(PointAttrs::series(consts, &s.attrs), &raw, table.start_ns);
+                        add(PointAttrs::series(consts, &s.attrs), &raw, s.start_ns);
                     }),
                 },
                 Source::EnteredMinusCount(entered, h) => {

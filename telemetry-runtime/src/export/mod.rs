@@ -13,6 +13,7 @@ use crate::config::{Config, HistogramAggregation, TemporalityPreference};
 use crate::diag;
 use crate::registry;
 use collect::Collector;
+use opentelemetry_proto::tonic::metrics::v1::ScopeMetrics;
 use opentelemetry_sdk::metrics::data::ResourceMetrics as SdkResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{
@@ -281,8 +282,22 @@ impl Pipeline {
             };
             // A bug in collecting or sending must not end exports for the
             // life of the process: it fails this export only.
+            let deadline = Instant::now() + self.config.export_timeout;
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.export_once(&transport, &mut collector)
+                let r = self.export_once(&transport, &mut collector, deadline);
+                // The last export ends every series at once: one more
+                // request, every point flagged as a stale marker. Only
+                // after the final values arrived, and within the same
+                // deadline, so shutdown keeps its bound.
+                if stop && r.is_ok() {
+                    if let Err(f) = self.send_stale_markers(&transport, &mut collector, deadline) {
+                        diag::warn_once(&format!(
+                            "the stale markers of shutdown were not delivered: {}",
+                            f.message
+                        ));
+                    }
+                }
+                r
             }))
             .unwrap_or_else(|_| {
                 Err(Failure {
@@ -317,12 +332,10 @@ impl Pipeline {
         }
     }
 
-    fn export_once(&self, transport: &Transport, collector: &mut Collector) -> Result<(), Failure> {
-        let deadline = Instant::now() + self.config.export_timeout;
-        let catalog = registry::build_catalog();
-        let ours = collector.collect(&self.config, &catalog);
+    /// The SDK's instruments, as messages.
+    fn collect_sdk(&self) -> Vec<ScopeMetrics> {
         let mut rm = SdkResourceMetrics::default();
-        let sdk = match self.reader.collect(&mut rm) {
+        match self.reader.collect(&mut rm) {
             Ok(()) => {
                 let req = opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::from(&rm);
                 req.resource_metrics
@@ -331,12 +344,46 @@ impl Pipeline {
                     .collect()
             }
             Err(_) => Vec::new(),
-        };
+        }
+    }
+
+    fn export_once(
+        &self,
+        transport: &Transport,
+        collector: &mut Collector,
+        deadline: Instant,
+    ) -> Result<(), Failure> {
+        let catalog = registry::build_catalog();
+        let ours = collector.collect(&self.config, &catalog);
+        let sdk = self.collect_sdk();
         let r = transport.send(collector.encode(&self.config, ours, sdk), deadline);
         if r.is_ok() {
             collector.acknowledge();
         }
         r
+    }
+
+    /// Sends one request in which every series (ours and the SDK's) has a
+    /// point flagged `NoRecordedValue`: a Prometheus staleness marker, so
+    /// that the backend ends the series at once instead of showing the
+    /// last value for its lookback (5 minutes). The points keep their
+    /// values: a backend that ignores the flag sees the last value again,
+    /// never a zero that would look like a counter reset.
+    fn send_stale_markers(
+        &self,
+        transport: &Transport,
+        collector: &mut Collector,
+        deadline: Instant,
+    ) -> Result<(), Failure> {
+        let catalog = registry::build_catalog();
+        let ours = collector.collect(&self.config, &catalog).into_proto();
+        let mut req = collect::request(&self.config, ours, self.collect_sdk());
+        for rm in &mut req.resource_metrics {
+            for sm in &mut rm.scope_metrics {
+                mark_stale(sm);
+            }
+        }
+        transport.send(&prost::Message::encode_to_vec(&req), deadline)
     }
 
     /// Asks for an export and waits for it, at most the export timeout.
@@ -393,6 +440,24 @@ impl Pipeline {
             .provider
             .shutdown_with_timeout(Duration::from_millis(100));
         last.map_err(|f| ExportError::Failed(f.message))
+    }
+}
+
+/// Flags every data point of `sm` as having no recorded value.
+fn mark_stale(sm: &mut ScopeMetrics) {
+    use opentelemetry_proto::tonic::metrics::v1::{metric::Data, DataPointFlags};
+    const STALE: u32 = DataPointFlags::NoRecordedValueMask as u32;
+    for m in &mut sm.metrics {
+        match &mut m.data {
+            Some(Data::Sum(d)) => d.data_points.iter_mut().for_each(|p| p.flags |= STALE),
+            Some(Data::Gauge(d)) => d.data_points.iter_mut().for_each(|p| p.flags |= STALE),
+            Some(Data::Histogram(d)) => d.data_points.iter_mut().for_each(|p| p.flags |= STALE),
+            Some(Data::ExponentialHistogram(d)) => {
+                d.data_points.iter_mut().for_each(|p| p.flags |= STALE)
+            }
+            Some(Data::Summary(d)) => d.data_points.iter_mut().for_each(|p| p.flags |= STALE),
+            None => {}
+        }
     }
 }
 

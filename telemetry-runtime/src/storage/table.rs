@@ -36,6 +36,11 @@ pub(crate) struct Series {
     /// every lookup (see [`Probe`]); they point into `attrs` or `raw`.
     probes: Box<[Probe]>,
     hash: u64,
+    /// When the series was created (its first record), in Unix
+    /// nanoseconds: the start time of its cumulative points, since it was
+    /// zero until then. Read once per series creation (a slow path), never
+    /// per record.
+    pub(crate) start_ns: u64,
     pub(crate) cells: Striped,
 }
 
@@ -62,6 +67,7 @@ impl Series {
             raw,
             probes,
             hash,
+            start_ns: now_ns(),
             cells: Striped::new(words, stripes),
         }
     }
@@ -303,8 +309,8 @@ pub(crate) struct Table {
     len: AtomicUsize,
     overflow: OnceLock<Box<Series>>,
     warned: AtomicBool,
-    /// When the table was created, in Unix nanoseconds: the start time of
-    /// its series' cumulative points (each was zero until then).
+    /// When the table was created (the instrument's first record), in Unix
+    /// nanoseconds; each series has its own ([`Series::start_ns`]).
     pub(crate) start_ns: u64,
     /// Whether some series' exported attributes differ from what was
     /// recorded (normalised), so that two series may meet on the wire.
