@@ -67,7 +67,7 @@ impl Series {
             raw,
             probes,
             hash,
-            start_ns: now_ns(),
+            start_ns: crate::clock::now_ns(),
             cells: Striped::new(words, stripes),
         }
     }
