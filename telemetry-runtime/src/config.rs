@@ -76,6 +76,12 @@ pub struct Config {
     /// The backend's name translation strategy
     /// (`HYPERACTOR_OTEL_TRANSLATION_STRATEGY`).
     pub translation_strategy: crate::translation::TranslationStrategy,
+    /// Whether the runtime's own health metrics (`otel.sdk.*`) are
+    /// exported (`HYPERACTOR_OTEL_SELF_METRICS`).
+    pub self_metrics: bool,
+    /// Whether the last export is followed by stale markers
+    /// (`HYPERACTOR_OTEL_STALE_MARKERS`).
+    pub stale_markers: bool,
 }
 
 impl fmt::Debug for Config {
@@ -102,6 +108,8 @@ impl fmt::Debug for Config {
             .field("certificate", &self.certificate)
             .field("gzip", &self.gzip)
             .field("translation_strategy", &self.translation_strategy)
+            .field("self_metrics", &self.self_metrics)
+            .field("stale_markers", &self.stale_markers)
             .finish()
     }
 }
@@ -131,6 +139,8 @@ impl Config {
         "OTEL_SDK_DISABLED",
         "HYPERACTOR_OTEL_BACKEND",
         "HYPERACTOR_OTEL_TRANSLATION_STRATEGY",
+        "HYPERACTOR_OTEL_SELF_METRICS",
+        "HYPERACTOR_OTEL_STALE_MARKERS",
     ];
 
     /// Reads the process environment. Returns the configuration and the
@@ -276,6 +286,8 @@ impl Parser<'_> {
             temporality: self.temporality(),
             histogram_aggregation: self.histogram_aggregation(),
             translation_strategy: self.translation_strategy(),
+            self_metrics: self.on_off("HYPERACTOR_OTEL_SELF_METRICS"),
+            stale_markers: self.on_off("HYPERACTOR_OTEL_STALE_MARKERS"),
             headers: self.headers(),
             certificate: self
                 .first(
@@ -391,6 +403,21 @@ impl Parser<'_> {
                 );
                 default
             }),
+        }
+    }
+
+    /// A switch that is on by default.
+    fn on_off(&mut self, var: &'static str) -> bool {
+        match self.var(var, "on") {
+            None => true,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "on" | "true" => true,
+                "off" | "false" => false,
+                _ => {
+                    self.bad(var, &v, "supported values: on, off", "on");
+                    true
+                }
+            },
         }
     }
 
@@ -928,6 +955,8 @@ mod tests {
         "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
         "OTEL_SDK_DISABLED",
         "HYPERACTOR_OTEL_BACKEND",
+        "HYPERACTOR_OTEL_SELF_METRICS",
+        "HYPERACTOR_OTEL_STALE_MARKERS",
     ];
 
     /// What the defaults are, without the random instance id.

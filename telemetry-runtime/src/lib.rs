@@ -37,6 +37,7 @@ mod config;
 mod describe;
 mod diag;
 mod export;
+mod health;
 mod instruments;
 mod labels;
 mod meta;

@@ -90,6 +90,17 @@ pub struct Metadata {
     pub objectives: &'static [(&'static str, f64)],
 }
 
+/// The module that declares the runtime's own health metrics (`otel.sdk.*`,
+/// `health.rs` checks that it is its own path).
+pub(crate) const HEALTH_MODULE: &str = "telemetry_runtime::health";
+
+impl Metadata {
+    /// Whether this is one of the runtime's own health metrics.
+    pub(crate) fn is_runtime_health(&self) -> bool {
+        self.location.module_path == HEALTH_MODULE
+    }
+}
+
 /// Default buckets of `function_call_duration_seconds`: 1 µs to 60 s.
 pub const DEFAULT_DURATION_BUCKETS: &[f64] = &[
     0.000_001,

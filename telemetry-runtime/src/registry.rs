@@ -483,6 +483,10 @@ pub(crate) fn instruments() -> &'static [&'static Instrument] {
         for g in TELEMETRY_RUNTIME_METRIC_GROUPS {
             g.instruments(&mut all);
         }
+        // The runtime's own health metrics, unless turned off.
+        if !crate::config::current().self_metrics {
+            all.retain(|i| !i.meta.is_runtime_health());
+        }
         all
     })
 }
@@ -499,14 +503,16 @@ pub struct StorageStats {
 }
 
 /// Counts the series and the memory they take (walks every table: not for
-/// hot paths).
+/// hot paths). The runtime's own health metrics (`otel.sdk.*`) are not
+/// counted.
 pub fn storage_stats() -> StorageStats {
     let mut s = StorageStats {
         instruments_used: 0,
         series: 0,
         heap_bytes: 0,
     };
-    for i in instruments() {
+    // The runtime's own health series are not the program's.
+    for i in instruments().iter().filter(|i| !i.meta.is_runtime_health()) {
         if let Some(t) = i.table_if_used() {
             s.instruments_used += 1;
             s.series += t.len();

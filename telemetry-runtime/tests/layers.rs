@@ -35,8 +35,12 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("storage", &["storage"]),
     // Declared instruments and what records into them.
     ("instruments", &["registry", "metered", "instruments"]),
-    // What leaves the process: OTLP export, catalog, queries, snapshots.
-    ("export and describe", &["describe", "export", "snapshot"]),
+    // What leaves the process: OTLP export, the runtime's own health
+    // metrics, catalog, queries, snapshots.
+    (
+        "export and describe",
+        &["describe", "export", "health", "snapshot"],
+    ),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
@@ -80,6 +84,10 @@ fn crate_paths(tokens: TokenStream, out: &mut Vec<String>) {
                     continue;
                 }
                 match trees.get(i + 3) {
+                    // `crate::some_macro!`: exported macros live at the
+                    // root, and their expansion is not this module's import.
+                    Some(TokenTree::Ident(_)) if matches!(trees.get(i + 4), Some(TokenTree::Punct(p)) if p.as_char() == '!') =>
+                        {}
                     Some(TokenTree::Ident(next)) => out.push(next.to_string()),
                     // `use crate::{a::X, b};`
                     Some(TokenTree::Group(g)) => {

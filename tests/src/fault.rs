@@ -195,9 +195,7 @@ impl Request {
             let flags: Vec<u32> = match &m.data {
                 Some(metric::Data::Sum(s)) => s.data_points.iter().map(|p| p.flags).collect(),
                 Some(metric::Data::Gauge(g)) => g.data_points.iter().map(|p| p.flags).collect(),
-                Some(metric::Data::Histogram(h)) => {
-                    h.data_points.iter().map(|p| p.flags).collect()
-                }
+                Some(metric::Data::Histogram(h)) => h.data_points.iter().map(|p| p.flags).collect(),
                 Some(metric::Data::ExponentialHistogram(h)) => {
                     h.data_points.iter().map(|p| p.flags).collect()
                 }
@@ -483,6 +481,14 @@ impl Child {
             if inherited_telemetry_var(&k.to_string_lossy()) {
                 cmd.env_remove(k);
             }
+        }
+        // Without stale markers unless asked: tests read a finished
+        // child's last values from the backend with instant queries.
+        if !env
+            .iter()
+            .any(|(k, _)| *k == "HYPERACTOR_OTEL_STALE_MARKERS")
+        {
+            cmd.env("HYPERACTOR_OTEL_STALE_MARKERS", "off");
         }
         cmd.envs(env.iter().copied())
             .stdin(Stdio::piped())

@@ -102,13 +102,25 @@ pub(super) fn render(
         }
     }
     let mut groups: BTreeMap<&str, Vec<&MetricSummary>> = BTreeMap::new();
+    let mut health: Vec<&MetricSummary> = Vec::new();
     for m in metrics.iter().filter(|m| !m.is_metered()) {
         let module = m.declared_at.first().map_or("", |l| l.module_path);
-        groups.entry(module).or_default().push(m);
+        if module == crate::meta::HEALTH_MODULE {
+            health.push(m);
+        } else {
+            groups.entry(module).or_default().push(m);
+        }
     }
     for (module, ms) in groups {
         l.row(&format!("metrics: {module}"));
         for m in ms {
+            l.panels_by_unit(m.name, &for_metric(m, &o));
+        }
+    }
+    // The runtime's own metrics (`otel.sdk.*`), last.
+    if !health.is_empty() {
+        l.row("telemetry health");
+        for m in health {
             l.panels_by_unit(m.name, &for_metric(m, &o));
         }
     }

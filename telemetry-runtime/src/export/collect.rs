@@ -95,6 +95,11 @@ impl Collector {
         &self.body
     }
 
+    /// The body of the last export.
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     /// The export succeeded: its values become the delta baseline.
     pub(crate) fn acknowledge(&mut self) {
         std::mem::swap(&mut self.acked, &mut self.pending);
@@ -674,6 +679,21 @@ pub(crate) fn resource(cfg: &Config) -> Resource {
             .collect(),
         ..Default::default()
     }
+}
+
+/// Number of data points in `sm`.
+pub(crate) fn points_in(sm: &ScopeMetrics) -> u64 {
+    sm.metrics
+        .iter()
+        .map(|m| match &m.data {
+            Some(metric::Data::Sum(d)) => d.data_points.len(),
+            Some(metric::Data::Gauge(d)) => d.data_points.len(),
+            Some(metric::Data::Histogram(d)) => d.data_points.len(),
+            Some(metric::Data::ExponentialHistogram(d)) => d.data_points.len(),
+            Some(metric::Data::Summary(d)) => d.data_points.len(),
+            None => 0,
+        } as u64)
+        .sum()
 }
 
 /// Puts our scope and the SDK's scopes under one resource.

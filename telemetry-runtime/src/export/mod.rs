@@ -282,15 +282,25 @@ impl Pipeline {
             };
             // A bug in collecting or sending must not end exports for the
             // life of the process: it fails this export only.
-            let deadline = Instant::now() + self.config.export_timeout;
+            let began = Instant::now();
+            let deadline = began + self.config.export_timeout;
+            let mut stats = crate::health::ExportStats::default();
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let r = self.export_once(&transport, &mut collector, deadline);
+                let r = self.export_once(&transport, &mut collector, deadline, &mut stats);
+                crate::health::record_export(
+                    &stats,
+                    r.as_ref().err().map(|f| f.cause.as_str()),
+                    began.elapsed(),
+                );
                 // The last export ends every series at once: one more
                 // request, every point flagged as a stale marker. Only
                 // after the final values arrived, and within the same
                 // deadline, so shutdown keeps its bound.
-                if stop && r.is_ok() {
-                    if let Err(f) = self.send_stale_markers(&transport, &mut collector, deadline) {
+                if stop && r.is_ok() && self.config.stale_markers {
+                    let mut markers = crate::health::ExportStats::default();
+                    let sent =
+                        self.send_stale_markers(&transport, &mut collector, deadline, &mut markers);
+                    if let Err(f) = sent {
                         diag::warn_once(&format!(
                             "the stale markers of shutdown were not delivered: {}",
                             f.message
@@ -352,38 +362,50 @@ impl Pipeline {
         transport: &Transport,
         collector: &mut Collector,
         deadline: Instant,
+        stats: &mut crate::health::ExportStats,
     ) -> Result<(), Failure> {
         let catalog = registry::build_catalog();
         let ours = collector.collect(&self.config, &catalog);
         let sdk = self.collect_sdk();
-        let r = transport.send(collector.encode(&self.config, ours, sdk), deadline);
+        stats.points = ours.points.iter().map(|p| p.len() as u64).sum::<u64>()
+            + sdk.iter().map(collect::points_in).sum::<u64>();
+        let r = transport.send(collector.encode(&self.config, ours, sdk), deadline, stats);
         if r.is_ok() {
             collector.acknowledge();
         }
         r
     }
 
-    /// Sends one request in which every series (ours and the SDK's) has a
-    /// point flagged `NoRecordedValue`: a Prometheus staleness marker, so
-    /// that the backend ends the series at once instead of showing the
-    /// last value for its lookback (5 minutes). The points keep their
-    /// values: a backend that ignores the flag sees the last value again,
-    /// never a zero that would look like a counter reset.
+    /// Sends one request in which every point of the last export (ours
+    /// and the SDK's) is sent again flagged `NoRecordedValue`, a
+    /// Prometheus staleness marker, so that the backend ends each series
+    /// at once instead of showing its last value for its lookback (5
+    /// minutes). The request is the last body, decoded: exactly the series
+    /// that were sent. The points keep their values (a backend that
+    /// ignores the flag sees the last value again, never a zero that would
+    /// look like a counter reset), and are stamped at least a millisecond
+    /// after them (a backend keeps milliseconds: a marker at the same
+    /// instant would be a duplicate sample).
     fn send_stale_markers(
         &self,
         transport: &Transport,
         collector: &mut Collector,
         deadline: Instant,
+        stats: &mut crate::health::ExportStats,
     ) -> Result<(), Failure> {
-        let catalog = registry::build_catalog();
-        let ours = collector.collect(&self.config, &catalog).into_proto();
-        let mut req = collect::request(&self.config, ours, self.collect_sdk());
+        use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+        let mut req = <ExportMetricsServiceRequest as prost::Message>::decode(collector.body())
+            .map_err(|e| Failure {
+                cause: "internal".into(),
+                message: format!("could not read back the last request: {e}"),
+            })?;
+        let now = crate::clock::now_ns();
         for rm in &mut req.resource_metrics {
             for sm in &mut rm.scope_metrics {
-                mark_stale(sm);
+                mark_stale(sm, now);
             }
         }
-        transport.send(&prost::Message::encode_to_vec(&req), deadline)
+        transport.send(&prost::Message::encode_to_vec(&req), deadline, stats)
     }
 
     /// Asks for an export and waits for it, at most the export timeout.
@@ -443,19 +465,27 @@ impl Pipeline {
     }
 }
 
-/// Flags every data point of `sm` as having no recorded value.
-fn mark_stale(sm: &mut ScopeMetrics) {
+/// Flags every data point of `sm` as having no recorded value, stamped
+/// `now`, and at least a millisecond after its own time.
+fn mark_stale(sm: &mut ScopeMetrics, now: u64) {
     use opentelemetry_proto::tonic::metrics::v1::{metric::Data, DataPointFlags};
     const STALE: u32 = DataPointFlags::NoRecordedValueMask as u32;
+    let later = |t: u64| now.max(t.saturating_add(1_000_000));
+    macro_rules! mark {
+        ($points:expr) => {
+            for p in $points.iter_mut() {
+                p.flags |= STALE;
+                p.time_unix_nano = later(p.time_unix_nano);
+            }
+        };
+    }
     for m in &mut sm.metrics {
         match &mut m.data {
-            Some(Data::Sum(d)) => d.data_points.iter_mut().for_each(|p| p.flags |= STALE),
-            Some(Data::Gauge(d)) => d.data_points.iter_mut().for_each(|p| p.flags |= STALE),
-            Some(Data::Histogram(d)) => d.data_points.iter_mut().for_each(|p| p.flags |= STALE),
-            Some(Data::ExponentialHistogram(d)) => {
-                d.data_points.iter_mut().for_each(|p| p.flags |= STALE)
-            }
-            Some(Data::Summary(d)) => d.data_points.iter_mut().for_each(|p| p.flags |= STALE),
+            Some(Data::Sum(d)) => mark!(d.data_points),
+            Some(Data::Gauge(d)) => mark!(d.data_points),
+            Some(Data::Histogram(d)) => mark!(d.data_points),
+            Some(Data::ExponentialHistogram(d)) => mark!(d.data_points),
+            Some(Data::Summary(d)) => mark!(d.data_points),
             None => {}
         }
     }

@@ -14,6 +14,7 @@
 
 use crate::config::Config;
 use crate::diag;
+use crate::health::{error_type, ExportStats};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use prost::Message;
 use std::io::Write;
@@ -86,8 +87,14 @@ impl Transport {
         out
     }
 
-    /// Sends `body`, retrying where the spec allows, until `deadline`.
-    pub(crate) fn send(&self, body: &[u8], deadline: Instant) -> Result<(), Failure> {
+    /// Sends `body`, retrying where the spec allows, until `deadline`;
+    /// counts the attempts, bytes and rejections into `stats`.
+    pub(crate) fn send(
+        &self,
+        body: &[u8],
+        deadline: Instant,
+        stats: &mut ExportStats,
+    ) -> Result<(), Failure> {
         let body = if self.gzip {
             gzip(body).map_err(|e| Failure {
                 cause: "gzip".into(),
@@ -108,9 +115,17 @@ impl Transport {
                     ),
                 });
             }
-            match self.post(&body, left.min(self.request_timeout)) {
-                Attempt::Done(r) => return r,
+            stats.attempts += 1;
+            stats.bytes += body.len() as u64;
+            match self.post(&body, left.min(self.request_timeout), stats) {
+                Attempt::Done(r) => {
+                    if let Err(f) = &r {
+                        stats.failed_attempts.push(error_type(&f.cause));
+                    }
+                    return r;
+                }
                 Attempt::Retry(failure, after) => {
+                    stats.failed_attempts.push(error_type(&failure.cause));
                     // A server's Retry-After may ask for longer, never for
                     // less: `Retry-After: 0` must not become a tight loop.
                     let wait = after.map_or(backoff, |a| a.max(backoff));
@@ -127,7 +142,7 @@ impl Transport {
         }
     }
 
-    fn post(&self, body: &[u8], timeout: Duration) -> Attempt {
+    fn post(&self, body: &[u8], timeout: Duration, stats: &mut ExportStats) -> Attempt {
         // `timeout`: this attempt's bound (request timeout or less).
         let mut req = self
             .agent
@@ -191,6 +206,7 @@ impl Transport {
         if (200..300).contains(&status) {
             if let Ok(r) = ExportMetricsServiceResponse::decode(bytes.as_slice()) {
                 if let Some(p) = r.partial_success {
+                    stats.rejected = p.rejected_data_points.max(0) as u64;
                     if p.rejected_data_points > 0 || !p.error_message.is_empty() {
                         let text: String = p.error_message.chars().take(300).collect();
                         diag::warn_once(&self.scrub(&format!(

@@ -324,6 +324,7 @@ pub(crate) fn record_histogram(series: &Series, table: &Table, value: f64) {
 
 #[cold]
 fn nan_dropped(meta: &Metadata) {
+    crate::storage::lost(crate::storage::Loss::Nan, meta);
     diag::warn_once(&format!(
         "histogram `{}` was given NaN, which is not recorded (declared at {})",
         meta.name, meta.location

@@ -505,6 +505,7 @@ impl Table {
 
     #[cold]
     fn overflowed(&self) -> &Series {
+        super::lost(super::Loss::Overflow, &self.meta);
         if !self.warned.swap(true, Relaxed) {
             diag::warn(format_args!(
                 "metric `{}` reached its cardinality limit of {} attribute sets; further new sets are \
@@ -557,6 +558,11 @@ impl Table {
     fn unlabelled_touched(&self) -> bool {
         let c = &self.unlabelled.cells;
         (0..c.stripes()).any(|s| (0..c.words()).any(|w| c.at(s, w).load(Relaxed) != 0))
+    }
+
+    /// Series held: the labelled ones, and the overflow series once used.
+    pub(crate) fn series_count(&self) -> usize {
+        self.len() + usize::from(self.overflow.get().is_some())
     }
 
     /// Number of labelled series.
