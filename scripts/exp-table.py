@@ -33,6 +33,6 @@ with open(out, "w") as f:
     f.write("/// Per slice of the mantissa (its top 9 bits): boundaries below the\n")
     f.write("/// slice (bits 52 and up) and the next boundary's mantissa (bits 0..52).\n")
     f.write("pub(crate) static SLICES: [u64; 512] = [\n")
-    for i in range(0, 512, 4):
-        f.write("    " + " ".join(f"0x{r:016x}," for r in rows[i:i + 4]) + "\n")
+    for r in rows:
+        f.write(f"    0x{r:016x},\n")
     f.write("];\n")

@@ -53,7 +53,11 @@ fn exponential(c: &mut Criterion) {
     });
     run(c, "exp_histogram_fixed", "ours_typed", |s| {
         let l = ours::Labels::of(s);
-        move || ours::Typed::global().latency_seconds.record(black_box(0.003), l)
+        move || {
+            ours::Typed::global()
+                .latency_seconds
+                .record(black_box(0.003), l)
+        }
     });
     run(c, "exp_histogram_fixed_spread", "ours_bind", |s| {
         let (m, st) = labels(s);

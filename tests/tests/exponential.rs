@@ -122,19 +122,24 @@ fn exported_exactly(groups: &[Vec<f64>], phase: &str) -> i32 {
     let p = point(last, phase);
     let all: Vec<f64> = groups.concat();
     let (pos, neg, zero) = reference(&all, p.scale);
-    let got_pos = p.positive.as_ref().map_or_else(BTreeMap::new, |b| {
-        nonzero(b.offset, &b.bucket_counts)
-    });
-    let got_neg = p.negative.as_ref().map_or_else(BTreeMap::new, |b| {
-        nonzero(b.offset, &b.bucket_counts)
-    });
+    let got_pos = p
+        .positive
+        .as_ref()
+        .map_or_else(BTreeMap::new, |b| nonzero(b.offset, &b.bucket_counts));
+    let got_neg = p
+        .negative
+        .as_ref()
+        .map_or_else(BTreeMap::new, |b| nonzero(b.offset, &b.bucket_counts));
     assert_eq!(got_pos, pos, "positive buckets at scale {}", p.scale);
     assert_eq!(got_neg, neg, "negative buckets at scale {}", p.scale);
     assert_eq!(p.zero_count, zero);
     assert_eq!(p.count, all.len() as u64);
     let sum: f64 = all.iter().sum();
     let got = p.sum.unwrap_or(f64::NAN);
-    assert!((got - sum).abs() <= 1e-9 * sum.abs().max(1.0), "{got} vs {sum}");
+    assert!(
+        (got - sum).abs() <= 1e-9 * sum.abs().max(1.0),
+        "{got} vs {sum}"
+    );
     p.scale
 }
 

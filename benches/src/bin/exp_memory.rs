@@ -37,7 +37,8 @@ fn main() {
         }
     }
     let (heap1, rss1) = (storage_stats().heap_bytes, rss());
-    let stripes = (2 * std::thread::available_parallelism().map_or(1, |n| n.get()) + 1).clamp(3, 64);
+    let stripes =
+        (2 * std::thread::available_parallelism().map_or(1, |n| n.get()) + 1).clamp(3, 64);
     let heap = (heap1 - heap0) as f64 / SERIES as f64;
     println!(
         "{SERIES} series, values 1 to 1000 (3 decades), one thread: storage_stats {heap:.0} B per series \

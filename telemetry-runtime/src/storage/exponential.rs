@@ -443,7 +443,8 @@ impl Side {
             self.offset = other.offset;
         }
         let lo = self.offset.min(other.offset);
-        let hi = (self.offset + self.counts.len() as i32).max(other.offset + other.counts.len() as i32);
+        let hi =
+            (self.offset + self.counts.len() as i32).max(other.offset + other.counts.len() as i32);
         let mut out = vec![0u64; (hi - lo) as usize];
         for (d, c) in self.counts.iter().enumerate() {
             out[(self.offset - lo) as usize + d] = *c;
@@ -716,7 +717,11 @@ mod tests {
         for v in values {
             for scale in MIN_SCALE..=MAX_SCALE {
                 let shift = (MAX_SCALE - scale) as u32;
-                assert_eq!(index8(v) >> shift, reference_index(v, scale), "{v:e} at {scale}");
+                assert_eq!(
+                    index8(v) >> shift,
+                    reference_index(v, scale),
+                    "{v:e} at {scale}"
+                );
             }
         }
         // The last bucket holds f64::MAX and infinity.
@@ -769,7 +774,10 @@ mod tests {
         // (2^52 + T)^256 < 2^(52 * 256 + k) < (2^52 + T + 1)^256.
         for (k, tk) in t.iter().enumerate().take(256).skip(1) {
             assert!(below_power(&pow256((1 << 52) + tk), 52 * 256 + k), "{k}");
-            assert!(!below_power(&pow256((1 << 52) + tk + 1), 52 * 256 + k), "{k}");
+            assert!(
+                !below_power(&pow256((1 << 52) + tk + 1), 52 * 256 + k),
+                "{k}"
+            );
         }
         // Each slice: the boundaries below its first mantissa, the next
         // one, and no second one inside it.
