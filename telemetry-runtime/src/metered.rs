@@ -326,16 +326,16 @@ impl Bound {
     /// of a series): its bucket and the sum.
     #[inline(always)]
     fn record(&self, block: &[AtomicU64], stripe: Stripe, ticks: u64) {
-        let (bucket, sum) = if self.exponential {
-            let secs = self.clock.nanos(ticks) as f64 * 1e-9;
-            (
-                crate::storage::exponential::word(secs),
-                crate::storage::exponential::SUM,
-            )
-        } else {
-            (self.buckets.find(ticks), self.buckets.sum_word())
-        };
-        add_duration(block, stripe, bucket, sum, ticks);
+        if self.exponential {
+            use crate::storage::exponential as exp;
+            exp::count(block, stripe, self.clock.nanos(ticks) as f64 * 1e-9);
+            if let Some(sum) = block.get(exp::SUM) {
+                stripe.add(sum, ticks);
+            }
+            return;
+        }
+        let bucket = self.buckets.find(ticks);
+        add_duration(block, stripe, bucket, self.buckets.sum_word(), ticks);
     }
 }
 

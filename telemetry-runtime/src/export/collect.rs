@@ -129,7 +129,7 @@ impl Collector {
             );
         let exponential = meta.kind == InstrumentKind::Histogram && exponential_histograms();
         let words = match meta.kind {
-            InstrumentKind::Histogram if exponential => exp::WORDS,
+            InstrumentKind::Histogram if exponential => exp::RAW_WORDS,
             InstrumentKind::Histogram => meta.buckets.len() + 2,
             _ => 1,
         };
@@ -175,7 +175,7 @@ impl Collector {
                 let pb = attrs.into_pb();
                 let key = attrs_key(&pb, cfg.translation_strategy);
                 if let Some(&i) = index.get(&key) {
-                    combine(meta.kind, points.words_mut(i), raw);
+                    combine(shape, points.words_mut(i), raw);
                     points.starts[i] = points.starts[i].min(start);
                     return;
                 }
@@ -194,7 +194,7 @@ impl Collector {
                 Source::Own => match inst.table_if_used() {
                     None => zero(&mut add),
                     Some(table) => table.for_each(|s: &'static Series| {
-                        self.read(s, meta.kind, delta, inst.sum_ticks, &mut raw);
+                        self.read(s, shape, delta, inst.sum_ticks, &mut raw);
                         add(PointAttrs::series(consts, &s.attrs), &raw, s.start_ns);
                     }),
                 },
@@ -203,7 +203,7 @@ impl Collector {
                     let seen = self.observed.get(&(*inst as *const _ as usize)).cloned();
                     if let (Some(_), Some(seen)) = (table, seen) {
                         for s in seen {
-                            self.read(s, meta.kind, delta, 0, &mut raw);
+                            self.read(s, shape, delta, 0, &mut raw);
                             add(PointAttrs::series(consts, &s.attrs), &raw, s.start_ns);
                         }
                     }
@@ -211,7 +211,7 @@ impl Collector {
                 Source::CountOf(h) => match h.table_if_used() {
                     None => zero(&mut add),
                     Some(table) => table.for_each(|s: &'static Series| {
-                        let mut raw = [series_count(s)];
+                        let mut raw = [series_count(s, table.exponential)];
                         self.delta(s as *const Series as usize | 1, &mut raw, false, delta);
                         add(PointAttrs::series(consts, &s.attrs), &raw, s.start_ns);
                     }),
@@ -222,7 +222,7 @@ impl Collector {
                     let mut done = 0u64;
                     let mut start = now;
                     if let Some(t) = h.table_if_used() {
-                        t.for_each(|s| done += series_count(s));
+                        t.for_each(|s| done += series_count(s, t.exponential));
                         start = start.min(t.start_ns);
                     }
                     let began = entered
@@ -277,14 +277,29 @@ impl Collector {
 
     /// The series' words summed over stripes (sums of `f64` kept as bits)
     /// into `raw`, minus the acknowledged baseline when `delta`.
-    fn read(
-        &mut self,
-        s: &Series,
-        kind: InstrumentKind,
-        delta: bool,
-        sum_ticks: u64,
-        raw: &mut [u64],
-    ) {
+    fn read(&mut self, s: &Series, shape: Shape, delta: bool, sum_ticks: u64, raw: &mut [u64]) {
+        if shape == Shape::Exponential {
+            // Each stripe has its own scale: merged at the lowest.
+            let sum = if sum_ticks != 0 {
+                ticks_to_unit(s.cells.sum_u64(exp::SUM), sum_ticks)
+            } else {
+                s.cells.sum_f64(exp::SUM)
+            };
+            exp::read(&s.cells).to_raw(sum.to_bits(), raw);
+            let key = s as *const Series as usize;
+            if delta {
+                self.pending.insert(key, raw.to_vec());
+                if let Some(base) = self.acked.get(&key) {
+                    exp_combine(raw, base, true);
+                }
+            }
+            return;
+        }
+        let kind = match shape {
+            Shape::Sum(kind) => kind,
+            Shape::Gauge => InstrumentKind::Gauge,
+            _ => InstrumentKind::Histogram,
+        };
         let words = raw.len();
         for (w, out) in raw.iter_mut().enumerate() {
             *out = match (kind, w) {
@@ -325,36 +340,55 @@ impl Collector {
 }
 
 /// Number of values recorded in a histogram series: every word but the
-/// last (the sum), in both bucket layouts.
-fn series_count(s: &Series) -> u64 {
+/// last (the sum) with explicit buckets.
+fn series_count(s: &Series, exponential: bool) -> u64 {
+    if exponential {
+        return exp::read(&s.cells).count();
+    }
     (0..s.cells.words() - 1).map(|w| s.cells.sum_u64(w)).sum()
 }
 
-/// Trims empty buckets off both ends: (offset, counts).
-fn trimmed(counts: &[u64]) -> (i32, Vec<u64>) {
+/// Trims empty buckets off both ends of `side`: (offset, counts).
+fn trimmed(side: &exp::Side) -> (i32, Vec<u64>) {
+    let counts = &side.counts;
     match counts.iter().position(|c| *c != 0) {
         None => (0, Vec::new()),
         Some(first) => {
             let last = counts.iter().rposition(|c| *c != 0).unwrap_or(first);
-            (exp::MIN_INDEX + first as i32, counts[first..=last].to_vec())
+            (side.offset + first as i32, counts[first..=last].to_vec())
         }
     }
 }
 
+/// Adds (or, with `minus`, subtracts) the exponential point `from` to
+/// `into`, both as [`exp::Point::to_raw`] wrote them, at the lower scale.
+fn exp_combine(into: &mut [u64], from: &[u64], minus: bool) {
+    let (mut a, sa) = exp::Point::from_raw(into);
+    let (b, sb) = exp::Point::from_raw(from);
+    a.combine(&b, minus);
+    let (sa, sb) = (f64::from_bits(sa), f64::from_bits(sb));
+    let sum = if minus { sa - sb } else { sa + sb };
+    a.to_raw(sum.to_bits(), into);
+}
+
 fn exponential_point(raw: &[u64], start: u64, now: u64) -> ExponentialHistogramDataPoint {
-    let pos = &raw[exp::POSITIVE..exp::POSITIVE + exp::BUCKETS];
-    let neg = &raw[exp::NEGATIVE..exp::NEGATIVE + exp::BUCKETS];
-    let zero = raw[exp::ZERO];
-    let count = zero + pos.iter().sum::<u64>() + neg.iter().sum::<u64>();
-    let (po, pc) = trimmed(pos);
-    let (no, nc) = trimmed(neg);
+    let (p, sum) = exp::Point::from_raw(raw);
+    let count = p.count();
+    let (po, pc) = trimmed(&p.positive);
+    let (no, nc) = trimmed(&p.negative);
+    // A point without buckets says nothing of its scale.
+    let scale = if pc.is_empty() && nc.is_empty() {
+        exp::MAX_SCALE
+    } else {
+        p.scale
+    };
     ExponentialHistogramDataPoint {
         start_time_unix_nano: start,
         time_unix_nano: now,
         count,
-        sum: Some(f64::from_bits(raw[exp::SUM])),
-        scale: exp::SCALE,
-        zero_count: zero,
+        sum: Some(f64::from_bits(sum)),
+        scale,
+        zero_count: p.zero,
         positive: Some(Buckets {
             offset: po,
             bucket_counts: pc,
@@ -367,11 +401,12 @@ fn exponential_point(raw: &[u64], start: u64, now: u64) -> ExponentialHistogramD
     }
 }
 
-fn combine(kind: InstrumentKind, into: &mut [u64], from: &[u64]) {
-    match kind {
+fn combine(shape: Shape, into: &mut [u64], from: &[u64]) {
+    match shape {
         // Two gauges of one name and attributes: the later declaration wins.
-        InstrumentKind::Gauge => into.copy_from_slice(from),
-        InstrumentKind::Histogram => {
+        Shape::Gauge => into.copy_from_slice(from),
+        Shape::Exponential => exp_combine(into, from, false),
+        Shape::Histogram(_) => {
             let last = into.len() - 1;
             for w in 0..last {
                 into[w] = into[w].wrapping_add(from[w]);

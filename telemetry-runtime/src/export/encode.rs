@@ -685,9 +685,21 @@ mod tests {
             words,
         };
         let exp_words = |p: u64| {
-            let mut w = vec![0u64; crate::storage::exponential::WORDS];
-            w[crate::storage::exponential::POSITIVE + 3] = p;
-            w[crate::storage::exponential::SUM] = 2.5f64.to_bits();
+            use crate::storage::exponential::{Point, Side, RAW_WORDS};
+            let mut w = vec![0u64; RAW_WORDS];
+            let point = Point {
+                scale: 3 - p as i32,
+                zero: p,
+                positive: Side {
+                    offset: -3 * p as i32,
+                    counts: vec![p, 0, 7],
+                },
+                negative: Side {
+                    offset: 2,
+                    counts: vec![0; p as usize],
+                },
+            };
+            point.to_raw(2.5f64.to_bits(), &mut w);
             w
         };
         let bounds: &'static [f64] = &[0.5, 1.0];
@@ -721,7 +733,7 @@ mod tests {
             ours(Shape::Histogram(&[]), 2, vec![0, 0, 4, 1, 0, 0, 1, 0]),
             ours(
                 Shape::Exponential,
-                crate::storage::exponential::WORDS,
+                crate::storage::exponential::RAW_WORDS,
                 [exp_words(0), exp_words(1), exp_words(2), exp_words(3)].concat(),
             ),
         ];

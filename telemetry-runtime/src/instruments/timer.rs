@@ -187,13 +187,12 @@ impl Timer {
         let value = (nanos / self.unit.nanos()) as f64;
         let ticks = (nanos as f64 * b.ticks_per_nano).round() as u64;
         let (block, stripe) = series.cells.local_block();
-        let (bucket, sum) = if table.exponential {
-            (exponential::word(value), exponential::SUM)
-        } else {
-            let bounds = self.inner.metadata().buckets;
-            (bounds.partition_point(|x| *x < value), b.ticks.sum_word())
-        };
-        add(block, stripe, bucket, sum, ticks);
+        if table.exponential {
+            return add_exponential(block, stripe, value, ticks);
+        }
+        let bounds = self.inner.metadata().buckets;
+        let bucket = bounds.partition_point(|x| *x < value);
+        add(block, stripe, bucket, b.ticks.sum_word(), ticks);
     }
 }
 
@@ -202,6 +201,21 @@ impl std::fmt::Debug for Timer {
         f.debug_struct("Timer")
             .field("name", &self.inner.metadata().name)
             .finish_non_exhaustive()
+    }
+}
+
+/// Counts a duration of `value` units (`ticks` clock ticks) in an
+/// exponential histogram's `block`, a copy in `stripe`.
+#[inline(always)]
+fn add_exponential(
+    block: &[std::sync::atomic::AtomicU64],
+    stripe: crate::storage::cells::Stripe,
+    value: f64,
+    ticks: u64,
+) {
+    exponential::count(block, stripe, value);
+    if let Some(sum) = block.get(exponential::SUM) {
+        stripe.add(sum, ticks);
     }
 }
 
@@ -236,13 +250,7 @@ impl Drop for TimerGuard<'_> {
         if self.table.exponential {
             let ticks = b.clock.raw().saturating_sub(self.start);
             let value = (b.clock.nanos(ticks) / self.timer.unit.nanos()) as f64;
-            return add(
-                block,
-                stripe,
-                exponential::word(value),
-                exponential::SUM,
-                ticks,
-            );
+            return add_exponential(block, stripe, value, ticks);
         }
         // A stripe's index is below `stripe_count()`, the number of
         // guesses; a stripe beyond them would search every time.

@@ -104,9 +104,18 @@ impl Stripe {
         self.0 >> 1
     }
 
+    /// Whether the calling thread is this stripe's only writer.
     #[inline(always)]
-    fn owned(self) -> bool {
+    pub(crate) fn owned(self) -> bool {
         self.0 & 1 != 0
+    }
+
+    /// Stripe `i` as its owner sees it, for tests that write chosen
+    /// stripes (and mark them in use, so that readers see them).
+    #[cfg(test)]
+    pub(crate) fn owned_for_test(i: usize) -> Stripe {
+        IN_USE.fetch_max(i + 1, AcqRel);
+        Stripe(i << 1 | 1)
     }
 
     /// Adds `v` (wrapping) to `w`, a word of this stripe.
@@ -361,6 +370,11 @@ impl Striped {
         self.words.get() as usize
     }
 
+    /// Whether these are the sink's words (the arena was full).
+    pub(crate) fn is_sink(&self) -> bool {
+        std::ptr::eq(self.first, SINK.as_ptr())
+    }
+
     /// Sum of word `i` over all stripes (wrapping, so signed values that were
     /// stored as two's complement come back right).
     pub(crate) fn sum_u64(&self, i: usize) -> u64 {
@@ -378,6 +392,12 @@ impl Striped {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.words() * 8 * stripe_count()
     }
+}
+
+/// Whether `block` is the sink's words (shared by every series created
+/// once the arena was full, so they hold anything).
+pub(crate) fn is_sink(block: &[AtomicU64]) -> bool {
+    std::ptr::eq(block.as_ptr(), SINK.as_ptr())
 }
 
 /// Adds `v` to an `f64` stored as bits in `cell`.

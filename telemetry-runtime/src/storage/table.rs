@@ -578,7 +578,12 @@ impl Table {
             total += slots.series.len() * std::mem::size_of::<Slot>()
                 + RECENT * std::mem::size_of::<Slot>();
         }
-        self.for_each(|s| total += s.heap_bytes());
+        self.for_each(|s| {
+            total += s.heap_bytes();
+            if self.exponential {
+                total += super::exponential::extra_heap_bytes(&s.cells);
+            }
+        });
         total
     }
 }

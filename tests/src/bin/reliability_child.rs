@@ -9,6 +9,9 @@
 //! Commands:
 //! - `add N [k=v..]`: `EVENTS.add(N, attrs)`;
 //! - `hist V [k=v..]`: `SIZES.record(V, attrs)` (`V` may be `NaN`, `inf`, `-inf`);
+//! - `hists G1;G2;.. [k=v..]`: one thread per group `G` (values separated by
+//!   commas) records its values with `SIZES.record`; the threads live until
+//!   all are done, so each keeps its stripe (or shares stripe 0);
 //! - `gauge V [k=v..]`, `updown N [k=v..]`;
 //! - `flush`, `shutdown`: `ok <ms>` or `err <ms> <message>`;
 //! - `burst MS`: adds 1 and records 1.0 in a loop for MS milliseconds, timing
@@ -228,6 +231,29 @@ fn main() {
             "hist" => {
                 SIZES.record(float(), &tail());
                 "ok".into()
+            }
+            "hists" => {
+                let groups: Vec<Vec<f64>> = rest
+                    .first()
+                    .unwrap_or(&"")
+                    .split(';')
+                    .map(|g| g.split(',').filter_map(|v| v.parse().ok()).collect())
+                    .collect();
+                let barrier = std::sync::Arc::new(std::sync::Barrier::new(groups.len()));
+                let handles: Vec<_> = groups
+                    .into_iter()
+                    .map(|g| {
+                        let (barrier, attrs) = (barrier.clone(), tail());
+                        std::thread::spawn(move || {
+                            for v in g {
+                                SIZES.record(v, &attrs);
+                            }
+                            barrier.wait();
+                        })
+                    })
+                    .collect();
+                let ok = handles.into_iter().all(|h| h.join().is_ok());
+                if ok { "ok" } else { "err a thread panicked" }.into()
             }
             "gauge" => {
                 LEVEL.record(float(), &tail());
