@@ -225,6 +225,14 @@ const GROUPS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "exp_histogram_fixed",
+        &["ours_bind", "ours_typed"],
+    ),
+    (
+        "exp_histogram_fixed_spread",
+        &["ours_bind"],
+    ),
+    (
         "histogram_per_call",
         &[
             "ours_kv_pairs",
