@@ -24,6 +24,7 @@
 //! 6. poll both nodes until every total is exact: every worker, every
 //!    series, summed across both nodes, and no series on both nodes.
 
+use crate::supervise::Supervised;
 use crate::vm::{Vm, VmOptions};
 use crate::{installed, query_at, temp_dir, Kind, Sample};
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,7 +32,6 @@ use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What to run.
@@ -116,64 +116,6 @@ fn now_s() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-/// A child process stopped on request; killed if the caller dies
-/// (`PR_SET_PDEATHSIG`, from a thread that lives as long as the child).
-struct Supervised {
-    stop: mpsc::Sender<i32>,
-    done: mpsc::Receiver<()>,
-}
-
-impl Supervised {
-    fn spawn(mut cmd: Command) -> Result<Supervised, String> {
-        let (stop_tx, stop_rx) = mpsc::channel::<i32>();
-        let (done_tx, done_rx) = mpsc::channel::<()>();
-        let (started_tx, started_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: prctl is async-signal-safe and touches no shared state.
-            unsafe {
-                cmd.pre_exec(|| {
-                    crate::libc_prctl_pdeathsig();
-                    Ok(())
-                });
-            }
-            let mut child = match cmd.spawn() {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = started_tx.send(Err(e.to_string()));
-                    return;
-                }
-            };
-            let _ = started_tx.send(Ok(()));
-            let sig = stop_rx.recv().unwrap_or(libc::SIGKILL);
-            // SAFETY: signalling our own child.
-            unsafe { libc::kill(child.id() as i32, sig) };
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while child.try_wait().ok().flatten().is_none() {
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = done_tx.send(());
-        });
-        started_rx
-            .recv()
-            .map_err(|e| e.to_string())?
-            .map(|()| Supervised {
-                stop: stop_tx,
-                done: done_rx,
-            })
-    }
-
-    fn stop(self, signal: i32) {
-        let _ = self.stop.send(signal);
-        let _ = self.done.recv_timeout(Duration::from_secs(30));
-    }
 }
 
 /// The `vmagent` in front of the nodes.

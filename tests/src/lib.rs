@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 pub mod fault;
 pub mod fleet;
+mod supervise;
 pub mod vm;
 
 /// How long a test waits for data to show up.

@@ -5,11 +5,11 @@
 //! Each instance dies with the test process (`PR_SET_PDEATHSIG`) and is
 //! stopped when its handle is dropped.
 
+use crate::supervise::Supervised;
 use crate::{free_port, poll_query, query_with, temp_dir, victoria_bin, Kind, Sample};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,11 +43,6 @@ pub struct Tls {
     pub ca_pem: String,
 }
 
-struct Running {
-    stop: mpsc::Sender<i32>,
-    done: mpsc::Receiver<()>,
-}
-
 /// A running (or stopped) VictoriaMetrics of a test's own.
 pub struct Vm {
     /// `http://127.0.0.1:<port>` or `https://...`.
@@ -59,7 +54,7 @@ pub struct Vm {
     opts: VmOptions,
     agent: ureq::Agent,
     auth: Option<String>,
-    running: Option<Running>,
+    running: Option<Supervised>,
 }
 
 /// `Basic <base64(user:password)>`.
@@ -152,51 +147,12 @@ impl Vm {
                 .arg(format!("-tlsCertFile={}", t.cert.display()))
                 .arg(format!("-tlsKeyFile={}", t.key.display()));
         }
-        let (stop_tx, stop_rx) = mpsc::channel::<i32>();
-        let (done_tx, done_rx) = mpsc::channel::<()>();
-        let (started_tx, started_rx) = mpsc::channel();
-        // The thread that spawns the child lives as long as the child, so
+        // The supervising thread lives as long as the child, so
         // PR_SET_PDEATHSIG (tied to that thread) fires only when the test
         // process dies.
-        std::thread::spawn(move || {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: prctl is async-signal-safe and touches no shared state.
-            unsafe {
-                cmd.pre_exec(|| {
-                    crate::libc_prctl_pdeathsig();
-                    Ok(())
-                });
-            }
-            let mut child = match cmd.spawn() {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = started_tx.send(Err(e.to_string()));
-                    return;
-                }
-            };
-            let _ = started_tx.send(Ok(()));
-            let sig = stop_rx.recv().unwrap_or(libc::SIGKILL);
-            // SAFETY: signalling our own child.
-            unsafe { libc::kill(child.id() as i32, sig) };
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while child.try_wait().ok().flatten().is_none() {
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = done_tx.send(());
-        });
-        started_rx
-            .recv()
-            .unwrap()
-            .expect("could not start victoria-metrics");
-        self.running = Some(Running {
-            stop: stop_tx,
-            done: done_rx,
-        });
+        let running = Supervised::spawn(cmd)
+            .unwrap_or_else(|e| panic!("could not start victoria-metrics: {e}"));
+        self.running = Some(running);
         self.wait_healthy();
     }
 
@@ -221,8 +177,7 @@ impl Vm {
     /// and waits until it is gone.
     pub fn stop(&mut self, signal: i32) {
         if let Some(r) = self.running.take() {
-            let _ = r.stop.send(signal);
-            let _ = r.done.recv_timeout(Duration::from_secs(30));
+            r.stop(signal);
         }
     }
 

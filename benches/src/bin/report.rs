@@ -224,14 +224,8 @@ const GROUPS: &[(&str, &[&str])] = &[
             "prometheus",
         ],
     ),
-    (
-        "exp_histogram_fixed",
-        &["ours_bind", "ours_typed"],
-    ),
-    (
-        "exp_histogram_fixed_spread",
-        &["ours_bind"],
-    ),
+    ("exp_histogram_fixed", &["ours_bind", "ours_typed"]),
+    ("exp_histogram_fixed_spread", &["ours_bind"]),
     (
         "histogram_per_call",
         &[
