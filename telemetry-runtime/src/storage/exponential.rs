@@ -293,17 +293,25 @@ fn count_negative(cells: &Striped, stripe: Stripe, v: f64) {
 #[inline(never)]
 fn count_owned_outside(block: &[AtomicU64], i8: i32) {
     let Some(state) = block.first() else { return };
-    let w = Window(state.load(Relaxed));
+    let (new, idx) = widen(block, state, Window(state.load(Relaxed)), i8);
+    if let Some(b) = new.slot(idx).and_then(|s| block.get(s)) {
+        b.store(b.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+    state.store(new.0, Release);
+}
+
+/// The window that holds index `i8` (at scale 8) from `w`, with the counts
+/// moved there if the scale has to go down (the busy bit set meanwhile,
+/// for the collector), and the index at the new window's scale. The
+/// caller is the stripe's only writer, and publishes the new window.
+fn widen(block: &[AtomicU64], state: &AtomicU64, w: Window, i8: i32) -> (Window, i32) {
     let (new, k, idx) = plan(w, i8);
     if k != 0 {
         state.store(w.0 | Window::BUSY, Relaxed);
         fence(Release);
         move_counts(block, w, k, new);
     }
-    if let Some(b) = new.slot(idx).and_then(|s| block.get(s)) {
-        b.store(b.load(Relaxed).wrapping_add(1), Relaxed);
-    }
-    state.store(new.0, Release);
+    (new, idx)
 }
 
 /// Moves the counts of window `old` to window `new`, `k` scales lower: each
@@ -376,13 +384,7 @@ fn count_shared(block: &[AtomicU64], i8: i32) {
         while gate.load(Acquire) & !CLOSED != 0 {
             backoff(&mut spins);
         }
-        let w = Window(state.load(Acquire));
-        let (new, k, idx) = plan(w, i8);
-        if k != 0 {
-            state.store(w.0 | Window::BUSY, Relaxed);
-            fence(Release);
-            move_counts(block, w, k, new);
-        }
+        let (new, idx) = widen(block, state, Window(state.load(Acquire)), i8);
         if let Some(b) = new.slot(idx).and_then(|s| block.get(s)) {
             b.fetch_add(1, Relaxed);
         }
