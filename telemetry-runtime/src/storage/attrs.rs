@@ -31,13 +31,19 @@ pub(crate) fn hash_set(attrs: &[KeyValue]) -> u64 {
 /// work.
 #[inline(always)]
 pub(crate) fn fingerprint(attrs: &[KeyValue]) -> u64 {
+    let bits = |kv: &KeyValue| match &kv.value {
+        Value::String(s) => short_str_bits(s.as_str()),
+        other => other_bits(other),
+    };
     let mut acc = attrs.len() as u64;
-    for kv in attrs {
-        let v = match &kv.value {
-            Value::String(s) => short_str_bits(s.as_str()),
-            other => other_bits(other),
-        };
-        acc = acc.rotate_left(23) ^ v;
+    // Two items (the most common list) without the loop's bookkeeping.
+    if let [a, b] = attrs {
+        acc = acc.rotate_left(23) ^ bits(a);
+        acc = acc.rotate_left(23) ^ bits(b);
+    } else {
+        for kv in attrs {
+            acc = acc.rotate_left(23) ^ bits(kv);
+        }
     }
     fold(acc ^ K1, K2)
 }
@@ -312,18 +318,26 @@ impl Probe {
         {
             return false;
         }
-        match &g.value {
-            Value::String(v) => {
-                let v = v.as_str();
-                v.len() as u64 == self.value_len
-                    && (v.as_ptr() as u64 == self.value
-                        // SAFETY: a string value of the series' own list:
-                        // `value_len` is its length (not a tag, as equal
-                        // to a `str`'s length).
-                        || bytes_eq(v.as_bytes(), unsafe {
-                            std::slice::from_raw_parts(self.value as *const u8, v.len())
-                        }))
-            }
+        // Strings first, on their own: label values are mostly strings,
+        // and one test of the tag is shorter than the match's table.
+        if let Value::String(v) = &g.value {
+            let v = v.as_str();
+            return v.len() as u64 == self.value_len
+                && (v.as_ptr() as u64 == self.value
+                    // SAFETY: a string value of the series' own list:
+                    // `value_len` is its length (not a tag, as equal to a
+                    // `str`'s length).
+                    || bytes_eq(v.as_bytes(), unsafe {
+                        std::slice::from_raw_parts(self.value as *const u8, v.len())
+                    }));
+        }
+        self.eq_other(&g.value)
+    }
+
+    /// [`eq`](Self::eq)'s value comparison for values that are not strings.
+    #[inline(never)]
+    fn eq_other(&self, g: &Value) -> bool {
+        match g {
             Value::I64(i) => self.value_len == I64_TAG && self.value == *i as u64,
             Value::Bool(b) => self.value_len == BOOL_TAG && self.value == *b as u64,
             Value::F64(f) => self.value_len == F64_TAG && self.value == f.to_bits(),
@@ -331,7 +345,7 @@ impl Probe {
                 self.value_len == OTHER_TAG
                     // SAFETY: the address of a value of the series' own
                     // list (see `of`).
-                    && other_value_eq(unsafe { &*(self.value as *const Value) }, &g.value)
+                    && other_value_eq(unsafe { &*(self.value as *const Value) }, g)
             }
         }
     }
@@ -343,6 +357,10 @@ impl Probe {
 pub(crate) fn probe_list_eq(probes: &[Probe], given: &[KeyValue]) -> bool {
     if probes.len() != given.len() {
         return false;
+    }
+    // Two items (the most common list) without the loop's bookkeeping.
+    if let ([p0, p1], [g0, g1]) = (probes, given) {
+        return p0.eq(g0) && p1.eq(g1);
     }
     // An indexed loop: the iterator form was left out of line.
     let mut i = 0;
