@@ -476,6 +476,48 @@ fn main() {
         verdict(a2 == a1 && growth <= 0)
     );
 
+    // Per call and set, at or below the fastest peer at 1 thread.
+    type Peers = &'static [&'static str];
+    let per_call: [(&str, &str, Peers); 3] = [
+        (
+            "counter_per_call",
+            "ours_kv_pairs",
+            &["otel_sdk", "metrics", "prometheus_client", "prometheus"],
+        ),
+        (
+            "counter_per_call_varying",
+            "ours_kv_pairs",
+            &["otel_sdk", "prometheus"],
+        ),
+        (
+            "gauge_set",
+            "ours_bind",
+            &[
+                "otel_sdk_bound",
+                "metrics",
+                "prometheus_client",
+                "prometheus",
+                "measured",
+            ],
+        ),
+    ];
+    for (g, ours, peers) in per_call {
+        let o = t(g, &format!("{ours}/1t"));
+        let (best, peer) = peers
+            .iter()
+            .map(|p| (t(g, &format!("{p}/1t")), *p))
+            .filter(|(v, _)| v.is_finite())
+            .fold(
+                (f64::INFINITY, "none"),
+                |a, b| if b.0 < a.0 { b } else { a },
+            );
+        println!(
+            "| 7. {g}: {ours} at or below the fastest peer (1 thread) | {o:.1} ns vs {peer}'s {best:.1} ns ({:.2}x) | {} |",
+            o / best,
+            verdict(o <= best)
+        );
+    }
+
     // Monarch-shaped calls, beside hyperactor_telemetry's implementation.
     println!("\n| Monarch-shaped case | implementation | 1 thread | 2 threads, different series |\n|---|---|---|---|");
     for (g, impls) in MONARCH {
