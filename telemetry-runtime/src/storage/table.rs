@@ -275,10 +275,14 @@ impl Slots {
         r.same_list(attrs).then_some(r)
     }
 
-    /// Keeps `s` in the recent-lookup cache at `i`, moving what was there
-    /// to its neighbour `i ^ 1` (two ways, the newest first).
+    /// Keeps `s` in the recent-lookup cache's pair of slots that holds
+    /// `i`: in the pair's first slot, moving what was there to the second
+    /// (two ways, the newest first). Always the pair's first slot, never
+    /// `i`'s own: two sets whose fingerprints fall on `i` and `i ^ 1`
+    /// would otherwise each move the other out on every call.
     fn remember(&self, i: usize, s: &Series) {
-        if let (Some(first), Some(second)) = (self.recent.get(i), self.recent.get(i ^ 1)) {
+        let first = i & !1;
+        if let (Some(first), Some(second)) = (self.recent.get(first), self.recent.get(first | 1)) {
             if let Some(old) = first.get() {
                 second.remember(old);
             }
@@ -409,15 +413,16 @@ impl Table {
     #[inline(always)]
     fn series_missed(&self, attrs: &[KeyValue], word: &AtomicU64, last: Last) -> &Series {
         let slots = self.slots.get_or_init(|| self.alloc_slots());
-        // Two ways: the fingerprint's slot and its neighbour on the same
-        // cache line, so that two sets whose fingerprints meet (or one
-        // thread's and another's) do not evict each other on every call.
-        let i = fingerprint(attrs) as usize & (RECENT - 1);
+        // Two ways: the fingerprint picks a pair of slots on one cache
+        // line, so that two sets whose fingerprints meet (or one thread's
+        // and another's) do not evict each other on every call. The
+        // pair's first slot holds its newest series (see `remember`).
+        let i = fingerprint(attrs) as usize & (RECENT - 2);
         // Verified in the caller's order only: the fingerprint follows
         // that order, so a set given in another order has its own entry.
         let s = match slots.recent_hit(i, attrs) {
             Some(r) => r,
-            None => match slots.recent_hit(i ^ 1, attrs) {
+            None => match slots.recent_hit(i | 1, attrs) {
                 Some(r) => r,
                 None => self.lookup(slots, attrs, i),
             },
