@@ -44,6 +44,31 @@ pub enum HistogramAggregation {
     Base2Exponential,
 }
 
+/// Which records offer an exemplar (`OTEL_METRICS_EXEMPLAR_FILTER`), as the
+/// OpenTelemetry SDK specification names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ExemplarFilter {
+    /// Records made inside a sampled span (the default): the exemplar
+    /// carries that span's trace and span ids.
+    #[default]
+    TraceBased,
+    /// Every record, with the ids of the active sampled span if there is one.
+    AlwaysOn,
+    /// No record.
+    AlwaysOff,
+}
+
+impl ExemplarFilter {
+    /// The value as `OTEL_METRICS_EXEMPLAR_FILTER` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExemplarFilter::TraceBased => "trace_based",
+            ExemplarFilter::AlwaysOn => "always_on",
+            ExemplarFilter::AlwaysOff => "always_off",
+        }
+    }
+}
+
 /// The whole configuration of the export pipeline.
 #[derive(Clone, PartialEq)]
 pub struct Config {
@@ -82,6 +107,8 @@ pub struct Config {
     /// Whether the last export is followed by stale markers
     /// (`HYPERACTOR_OTEL_STALE_MARKERS`).
     pub stale_markers: bool,
+    /// Which records offer exemplars (`OTEL_METRICS_EXEMPLAR_FILTER`).
+    pub exemplar_filter: ExemplarFilter,
 }
 
 impl fmt::Debug for Config {
@@ -110,6 +137,7 @@ impl fmt::Debug for Config {
             .field("translation_strategy", &self.translation_strategy)
             .field("self_metrics", &self.self_metrics)
             .field("stale_markers", &self.stale_markers)
+            .field("exemplar_filter", &self.exemplar_filter)
             .finish()
     }
 }
@@ -141,6 +169,7 @@ impl Config {
         "HYPERACTOR_OTEL_TRANSLATION_STRATEGY",
         "HYPERACTOR_OTEL_SELF_METRICS",
         "HYPERACTOR_OTEL_STALE_MARKERS",
+        "OTEL_METRICS_EXEMPLAR_FILTER",
     ];
 
     /// Reads the process environment. Returns the configuration and the
@@ -288,6 +317,7 @@ impl Parser<'_> {
             translation_strategy: self.translation_strategy(),
             self_metrics: self.on_off("HYPERACTOR_OTEL_SELF_METRICS"),
             stale_markers: self.on_off("HYPERACTOR_OTEL_STALE_MARKERS"),
+            exemplar_filter: self.exemplar_filter(),
             headers: self.headers(),
             certificate: self
                 .first(
@@ -403,6 +433,28 @@ impl Parser<'_> {
                 );
                 default
             }),
+        }
+    }
+
+    fn exemplar_filter(&mut self) -> ExemplarFilter {
+        const VAR: &str = "OTEL_METRICS_EXEMPLAR_FILTER";
+        let default = ExemplarFilter::default();
+        let Some(v) = self.var(VAR, default.as_str()) else {
+            return default;
+        };
+        match v.to_ascii_lowercase().as_str() {
+            "trace_based" => ExemplarFilter::TraceBased,
+            "always_on" => ExemplarFilter::AlwaysOn,
+            "always_off" => ExemplarFilter::AlwaysOff,
+            _ => {
+                self.bad(
+                    VAR,
+                    &v,
+                    "supported values: trace_based, always_on, always_off",
+                    default.as_str(),
+                );
+                default
+            }
         }
     }
 
@@ -834,6 +886,28 @@ mod tests {
         )]);
         assert_eq!(c.temporality, TemporalityPreference::Cumulative);
         assert!(msgs[0].contains("cumulative, delta, lowmemory"));
+    }
+
+    #[test]
+    fn exemplar_filter() {
+        assert_eq!(parse(&[]).0.exemplar_filter, ExemplarFilter::TraceBased);
+        for (v, f) in [
+            ("trace_based", ExemplarFilter::TraceBased),
+            ("ALWAYS_ON", ExemplarFilter::AlwaysOn),
+            ("always_off", ExemplarFilter::AlwaysOff),
+        ] {
+            let (c, msgs) = parse(&[("OTEL_METRICS_EXEMPLAR_FILTER", v)]);
+            assert_eq!((c.exemplar_filter, msgs.len()), (f, 0), "{v}");
+        }
+        let (c, msgs) = parse(&[("OTEL_METRICS_EXEMPLAR_FILTER", "sometimes")]);
+        assert_eq!(c.exemplar_filter, ExemplarFilter::TraceBased);
+        assert_eq!(
+            msgs,
+            [
+                "OTEL_METRICS_EXEMPLAR_FILTER=\"sometimes\" is not valid (supported values: \
+                 trace_based, always_on, always_off); using the default (trace_based)"
+            ]
+        );
     }
 
     #[test]

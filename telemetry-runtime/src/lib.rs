@@ -45,6 +45,7 @@ mod metered;
 mod names;
 mod registry;
 mod snapshot;
+mod span;
 mod storage;
 #[cfg(test)]
 mod test_rng;
@@ -52,8 +53,8 @@ mod translation;
 
 pub use attributes::IntoAttributeValue;
 pub use config::{
-    Config, HistogramAggregation, TemporalityPreference, DEFAULT_ENDPOINT, DEFAULT_EXPORT_TIMEOUT,
-    DEFAULT_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SERVICE_NAME,
+    Config, ExemplarFilter, HistogramAggregation, TemporalityPreference, DEFAULT_ENDPOINT,
+    DEFAULT_EXPORT_TIMEOUT, DEFAULT_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SERVICE_NAME,
 };
 pub use describe::{MeteredFunction, MetricSummary, Query, QueryOptions, QUANTILES};
 pub use export::{flush, meter, shutdown, ExportError};

@@ -26,7 +26,7 @@ use crate::clock::{clock, Clock};
 use crate::meta::Metadata;
 use crate::registry::{Instrument, Source};
 use crate::storage::cells::{stripe_count, thread_stripe, Stripe};
-use crate::storage::table::Table;
+use crate::storage::table::{Series, Table};
 use opentelemetry::KeyValue;
 use std::convert::Infallible;
 use std::ops::ControlFlow;
@@ -62,6 +62,8 @@ struct Bound {
     exponential: bool,
     tsc: bool,
     buckets: TickBuckets,
+    /// The `result="ok"` and `"error"` series, for exemplars.
+    series: [&'static Series; 2],
     /// Per stripe, the cells a call writes, found once here rather than
     /// through the arena tables on every call.
     stripes: Box<[StripeCells]>,
@@ -263,6 +265,7 @@ impl CallSite {
                 exponential: table.exponential,
                 tsc: clock.tsc,
                 buckets: TickBuckets::new(self.duration.metadata().buckets, clock),
+                series: [ok, error],
                 clock,
                 stripes: (0..stripe_count())
                     .map(|s| StripeCells {
@@ -323,19 +326,41 @@ impl Bound {
     }
 
     /// Records a call of `ticks` into the words `block` (this thread's copy
-    /// of a series): its bucket and the sum.
+    /// of `series`): its bucket and the sum.
     #[inline(always)]
-    fn record(&self, block: &[AtomicU64], stripe: Stripe, ticks: u64) {
+    fn record(&self, series: &Series, block: &[AtomicU64], stripe: Stripe, ticks: u64) {
         if self.exponential {
             use crate::storage::exponential as exp;
             exp::count(block, stripe, self.clock.nanos(ticks) as f64 * 1e-9);
             if let Some(sum) = block.get(exp::SUM) {
                 stripe.add(sum, ticks);
             }
-            return;
+            return self.exemplar(series, 0, ticks);
         }
         let bucket = self.buckets.find(ticks);
         add_duration(block, stripe, bucket, self.buckets.sum_word(), ticks);
+        self.exemplar(series, bucket, ticks);
+    }
+
+    /// Offers a call of `ticks` in `bucket` as an exemplar of `series`:
+    /// one branch outside a sampled span.
+    #[inline(always)]
+    fn exemplar(&self, series: &Series, bucket: usize, ticks: u64) {
+        if crate::span::may_offer() {
+            self.offer(series, bucket, ticks);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn offer(&self, series: &Series, bucket: usize, ticks: u64) {
+        let slots = if self.exponential {
+            1
+        } else {
+            self.table.meta.buckets.len() + 1
+        };
+        let secs = self.clock.nanos(ticks) as f64 * 1e-9;
+        crate::storage::exemplars::offer(series, slots, bucket, secs.to_bits());
     }
 }
 
@@ -368,13 +393,15 @@ impl Guard {
             return;
         };
         let block = if error { cells.error } else { cells.ok };
+        let series = b.series[error as usize];
         if b.exponential {
             let ticks = b.now().saturating_sub(start);
-            return b.record(block, stripe, ticks);
+            return b.record(series, block, stripe, ticks);
         }
         let guess = &cells.guess[error as usize];
         let (bucket, ticks) = b.buckets.guessed(guess, start, || b.now());
         add_duration(block, stripe, bucket, b.buckets.sum_word(), ticks);
+        b.exemplar(series, bucket, ticks);
     }
 }
 
@@ -390,7 +417,7 @@ impl Drop for Guard {
         };
         let series = b.table.series(&[KeyValue::new("result", result)]);
         let (block, stripe) = series.cells.local_block();
-        b.record(block, stripe, ticks);
+        b.record(series, block, stripe, ticks);
     }
 }
 

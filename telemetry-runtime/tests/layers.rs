@@ -29,8 +29,9 @@ const LAYERS: &[(&str, &[&str])] = &[
             "test_rng",
         ],
     ),
-    // The environment's settings and the process's clocks.
-    ("config and clock", &["clock", "config"]),
+    // The environment's settings, the process's clocks, and the active
+    // span as records see it.
+    ("config and clock", &["clock", "config", "span"]),
     // Series, their cells and their attributes.
     ("storage", &["storage"]),
     // Declared instruments and what records into them.

@@ -244,6 +244,47 @@ fn query_at_with(
     Ok(out)
 }
 
+/// Polls Prometheus's `/api/v1/query_exemplars` for `selector` over the
+/// last hour until it returns an exemplar, at most [`DEADLINE`]; returns
+/// each exemplar's `(trace_id, span_id)` labels.
+pub fn query_exemplars(url: &str, selector: &str) -> Vec<(String, String)> {
+    let agent = default_agent();
+    let deadline = Instant::now() + DEADLINE;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let answer = agent
+            .get(format!("{url}/api/v1/query_exemplars"))
+            .query("query", selector)
+            .query("start", format!("{:.3}", now - 3600.0))
+            .query("end", format!("{:.3}", now + 60.0))
+            .call()
+            .map_err(|e| e.to_string())
+            .and_then(|mut r| r.body_mut().read_to_string().map_err(|e| e.to_string()));
+        last = answer.unwrap_or_else(|e| e);
+        if let Ok(body) = serde_json::from_str::<Value>(&last) {
+            let found: Vec<(String, String)> = body["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|s| s["exemplars"].as_array().cloned().unwrap_or_default())
+                .map(|e| {
+                    let label = |k: &str| e["labels"][k].as_str().unwrap_or_default().to_owned();
+                    (label("trace_id"), label("span_id"))
+                })
+                .collect();
+            if !found.is_empty() {
+                return found;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{selector}: no exemplar within {DEADLINE:?}; last answer: {last}");
+}
+
 /// Polls `query(promql)` until `done` holds for the result, at most
 /// [`DEADLINE`]; panics with the last result otherwise.
 pub(crate) fn poll_query(
@@ -466,6 +507,8 @@ fn spawn_prometheus(bin: &str) -> Backend {
     if prometheus_version(bin).is_some_and(|v| v < (3, 8)) {
         cmd.arg("--enable-feature=native-histograms");
     }
+    // Exemplars are stored only with this feature (tests/tests/exemplars.rs).
+    cmd.arg("--enable-feature=exemplar-storage");
     cmd.arg(format!("--storage.tsdb.path={}", data.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--web.enable-otlp-receiver")

@@ -9,6 +9,7 @@ use crate::config::exponential_histograms;
 use crate::config::{Config, TemporalityPreference};
 use crate::meta::{InstrumentKind, Metadata};
 use crate::registry::{self, Catalog, Source};
+use crate::storage::exemplars;
 use crate::storage::exponential as exp;
 use crate::storage::table::Series;
 use opentelemetry::{Array, KeyValue, Value};
@@ -16,10 +17,10 @@ use opentelemetry_proto::tonic::common::v1::{
     any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue as PbKeyValue,
 };
 use opentelemetry_proto::tonic::metrics::v1::{
-    exponential_histogram_data_point::Buckets, metric, number_data_point, AggregationTemporality,
-    ExponentialHistogram, ExponentialHistogramDataPoint, Gauge as PbGauge,
-    Histogram as PbHistogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics,
-    ScopeMetrics, Sum,
+    exemplar, exponential_histogram_data_point::Buckets, metric, number_data_point,
+    AggregationTemporality, Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint,
+    Gauge as PbGauge, Histogram as PbHistogram, HistogramDataPoint, Metric, NumberDataPoint,
+    ResourceMetrics, ScopeMetrics, Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::collections::{BTreeMap, HashMap};
@@ -146,7 +147,12 @@ impl Collector {
             attrs: Vec::new(),
             starts: Vec::new(),
             words: Vec::new(),
+            exemplar_points: Vec::new(),
+            exemplars: Vec::new(),
         };
+        // Exemplars taken from the series, with the point each belongs to.
+        let mut taken = Vec::new();
+        let mut found: Vec<(usize, Exemplar)> = Vec::new();
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         // Always merge points that a backend would see as one series: other
         // declarations of the name, and sets that became equal on the way
@@ -167,23 +173,26 @@ impl Collector {
         let mut raw = vec![0u64; words];
         let zeros = vec![0u64; words];
         for inst in insts {
-            let mut add = |attrs: PointAttrs, raw: &[u64], start: u64| {
+            // Adds a point, or merges it into the one it meets; the
+            // point's index.
+            let mut add = |attrs: PointAttrs, raw: &[u64], start: u64| -> usize {
                 if !merge {
                     points.push(attrs, raw, start);
-                    return;
+                    return points.attrs.len() - 1;
                 }
                 let pb = attrs.into_pb();
                 let key = attrs_key(&pb, cfg.translation_strategy);
                 if let Some(&i) = index.get(&key) {
                     combine(shape, points.words_mut(i), raw);
                     points.starts[i] = points.starts[i].min(start);
-                    return;
+                    return i;
                 }
                 index.insert(key, points.attrs.len());
                 points.push(PointAttrs::Pb(pb), raw, start);
+                points.attrs.len() - 1
             };
             let consts: &'static [(&'static str, &'static str)] = inst.meta.const_attributes;
-            let zero = |add: &mut dyn FnMut(PointAttrs, &[u64], u64)| {
+            let zero = |add: &mut dyn FnMut(PointAttrs, &[u64], u64) -> usize| {
                 for z in inst.meta.zero_series {
                     let attrs: Vec<KeyValue> =
                         z.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
@@ -195,7 +204,9 @@ impl Collector {
                     None => zero(&mut add),
                     Some(table) => table.for_each(|s: &'static Series| {
                         self.read(s, shape, delta, inst.sum_ticks, &mut raw);
-                        add(PointAttrs::series(consts, &s.attrs), &raw, s.start_ns);
+                        let p = add(PointAttrs::series(consts, &s.attrs), &raw, s.start_ns);
+                        exemplars::take(s, &mut taken);
+                        found.extend(taken.drain(..).map(|t| (p, exemplar(shape, t))));
                     }),
                 },
                 Source::Observed(_) => {
@@ -236,6 +247,10 @@ impl Collector {
                 }
             }
         }
+        // In point order (each point's in slot order: a histogram's by
+        // bucket), as the encoder writes them.
+        found.sort_by_key(|(p, _)| *p);
+        (points.exemplar_points, points.exemplars) = found.into_iter().unzip();
         if delta {
             let acked = self.acked_time;
             for start in &mut points.starts {
@@ -417,6 +432,29 @@ fn combine(shape: Shape, into: &mut [u64], from: &[u64]) {
     }
 }
 
+/// An exemplar of a point of `shape`, as taken from its series.
+fn exemplar(shape: Shape, t: exemplars::Taken) -> Exemplar {
+    let value = match shape {
+        Shape::Sum(kind) => match sum_value(kind, t.value) {
+            number_data_point::Value::AsInt(i) => exemplar::Value::AsInt(i),
+            number_data_point::Value::AsDouble(d) => exemplar::Value::AsDouble(d),
+        },
+        _ => exemplar::Value::AsDouble(f64::from_bits(t.value)),
+    };
+    let (trace_id, span_id) = t.span.map_or((Vec::new(), Vec::new()), |s| {
+        (s.trace.to_vec(), s.span.to_vec())
+    });
+    Exemplar {
+        // Every series keeps every attribute it was given (there are no
+        // views): nothing was filtered out.
+        filtered_attributes: Vec::new(),
+        time_unix_nano: t.time_ns,
+        span_id,
+        trace_id,
+        value: Some(value),
+    }
+}
+
 /// A sum's value: an up-down counter's word is two's complement; a counter
 /// above `i64::MAX` is sent as a double rather than wrapped to a negative
 /// integer (which a backend would read as a counter reset).
@@ -476,6 +514,10 @@ pub(crate) struct OurPoints {
     pub(crate) attrs: Vec<PointAttrs>,
     pub(crate) starts: Vec<u64>,
     pub(crate) words: Vec<u64>,
+    /// Exemplars, in point order: `exemplars[e]` belongs to point
+    /// `exemplar_points[e]`.
+    pub(crate) exemplar_points: Vec<usize>,
+    pub(crate) exemplars: Vec<Exemplar>,
 }
 
 impl OurPoints {
@@ -508,6 +550,16 @@ impl OurPoints {
         }
     }
 
+    /// Point `p`'s exemplars.
+    pub(crate) fn exemplars(&self, p: usize) -> &[Exemplar] {
+        if self.exemplars.is_empty() {
+            return &[];
+        }
+        let from = self.exemplar_points.partition_point(|&q| q < p);
+        let to = self.exemplar_points.partition_point(|&q| q <= p);
+        &self.exemplars[from..to]
+    }
+
     /// A point's start time as sent: a gauge has none.
     pub(crate) fn start(&self, p: usize) -> u64 {
         match self.shape {
@@ -532,6 +584,7 @@ impl OurPoints {
             start_time_unix_nano: o.start(p),
             time_unix_nano: o.now,
             value: Some(o.number(p)),
+            exemplars: o.exemplars(p).to_vec(),
             ..Default::default()
         })
     }
@@ -552,6 +605,7 @@ impl OurPoints {
                 sum: Some(f64::from_bits(raw[nb])),
                 bucket_counts: raw[..nb].to_vec(),
                 explicit_bounds: bounds.to_vec(),
+                exemplars: o.exemplars(p).to_vec(),
                 ..Default::default()
             }
         })
@@ -559,7 +613,10 @@ impl OurPoints {
 
     /// Point `p` of an exponential histogram, without its attributes.
     pub(crate) fn exponential(&self, p: usize) -> ExponentialHistogramDataPoint {
-        exponential_point(self.raw(p), self.start(p), self.now)
+        ExponentialHistogramDataPoint {
+            exemplars: self.exemplars(p).to_vec(),
+            ..exponential_point(self.raw(p), self.start(p), self.now)
+        }
     }
 
     fn exponentials(self) -> Vec<ExponentialHistogramDataPoint> {

@@ -362,14 +362,21 @@ fn packed_len(n: usize) -> usize {
 fn our_point_len(o: &OurPoints, p: usize) -> usize {
     let attrs = attrs_len(attrs_tag(o.shape), &o.attrs[p]);
     let times = fixed_len(o.start(p)) + fixed_len(o.now);
+    let exemplars = |tag| prost::encoding::message::encoded_len_repeated(tag, o.exemplars(p));
     match o.shape {
         // The value is a oneof: written even when zero.
-        Shape::Sum(_) | Shape::Gauge => times + 9 + attrs,
+        Shape::Sum(_) | Shape::Gauge => times + 9 + exemplars(5) + attrs,
         Shape::Histogram(bounds) => {
             let nb = bounds.len() + 1;
             let count: u64 = o.raw(p)[..nb].iter().sum();
             // The sum is an optional field: written when set, as here.
-            times + fixed_len(count) + 9 + packed_len(nb) + packed_len(bounds.len()) + attrs
+            times
+                + fixed_len(count)
+                + 9
+                + packed_len(nb)
+                + packed_len(bounds.len())
+                + exemplars(8)
+                + attrs
         }
         Shape::Exponential => o.exponential(p).encoded_len() + attrs,
     }
@@ -410,6 +417,9 @@ fn write_our_points(o: &OurPoints, buf: &mut Vec<u8>) {
                         put_fixed(6 << 3 | FIXED64, i as u64, buf)
                     }
                 }
+                // prost writes a oneof at its lowest number (4): the
+                // exemplars (5) come after the value even as field 6.
+                prost::encoding::message::encode_repeated(5, o.exemplars(p), buf);
                 write_attrs(tag, &o.attrs[p], buf);
             }
             Shape::Histogram(bounds) => {
@@ -434,6 +444,7 @@ fn write_our_points(o: &OurPoints, buf: &mut Vec<u8>) {
                         buf.extend_from_slice(&b.to_bits().to_le_bytes());
                     }
                 }
+                prost::encoding::message::encode_repeated(8, o.exemplars(p), buf);
                 write_attrs(tag, &o.attrs[p], buf);
             }
             Shape::Exponential => {
@@ -676,6 +687,16 @@ mod tests {
         use crate::meta::InstrumentKind;
         // Four points per metric, their attributes as above; words and
         // start times with zeros (fields left out) and large values.
+        // Points 1 and 3 have exemplars (3 two, one without a span), 0 and
+        // 2 none.
+        use opentelemetry_proto::tonic::metrics::v1::{exemplar, Exemplar};
+        let exemplar = |v: exemplar::Value, span: bool| Exemplar {
+            time_unix_nano: 1_700_000_000_000_000_123,
+            trace_id: if span { vec![0xab; 16] } else { Vec::new() },
+            span_id: if span { vec![0xcd; 8] } else { Vec::new() },
+            value: Some(v),
+            ..Default::default()
+        };
         let ours = |shape: Shape, stride: usize, words: Vec<u64>| OurPoints {
             shape,
             now: 1_700_000_000_000_000_000,
@@ -683,6 +704,12 @@ mod tests {
             attrs: attrs(),
             starts: vec![0, 1, 1 << 40, 5],
             words,
+            exemplar_points: vec![1, 3, 3],
+            exemplars: vec![
+                exemplar(exemplar::Value::AsInt(-4), true),
+                exemplar(exemplar::Value::AsDouble(0.25), true),
+                exemplar(exemplar::Value::AsInt(0), false),
+            ],
         };
         let exp_words = |p: u64| {
             use crate::storage::exponential::{Point, Side, RAW_WORDS};

@@ -170,6 +170,8 @@ fn start() -> Option<Pipeline> {
 }
 
 fn start_here() -> Option<Pipeline> {
+    // Where no constructor installed it before `main`.
+    crate::span::install();
     let config = crate::config::current().clone();
     OWNER_PID.store(std::process::id(), Ordering::Relaxed);
     let catalog = registry::build_catalog();
@@ -471,20 +473,22 @@ fn mark_stale(sm: &mut ScopeMetrics, now: u64) {
     use opentelemetry_proto::tonic::metrics::v1::{metric::Data, DataPointFlags};
     const STALE: u32 = DataPointFlags::NoRecordedValueMask as u32;
     let later = |t: u64| now.max(t.saturating_add(1_000_000));
+    // A marker carries no exemplar: those were sent with the values.
     macro_rules! mark {
-        ($points:expr) => {
+        ($points:expr $(, $exemplars:ident)?) => {
             for p in $points.iter_mut() {
                 p.flags |= STALE;
                 p.time_unix_nano = later(p.time_unix_nano);
+                $(p.$exemplars.clear();)?
             }
         };
     }
     for m in &mut sm.metrics {
         match &mut m.data {
-            Some(Data::Sum(d)) => mark!(d.data_points),
-            Some(Data::Gauge(d)) => mark!(d.data_points),
-            Some(Data::Histogram(d)) => mark!(d.data_points),
-            Some(Data::ExponentialHistogram(d)) => mark!(d.data_points),
+            Some(Data::Sum(d)) => mark!(d.data_points, exemplars),
+            Some(Data::Gauge(d)) => mark!(d.data_points, exemplars),
+            Some(Data::Histogram(d)) => mark!(d.data_points, exemplars),
+            Some(Data::ExponentialHistogram(d)) => mark!(d.data_points, exemplars),
             Some(Data::Summary(d)) => mark!(d.data_points),
             None => {}
         }
@@ -582,13 +586,15 @@ impl opentelemetry::metrics::MeterProvider for LazyProvider {
     }
 }
 
-/// Installs [`LazyProvider`] as the global meter provider. Runs before
-/// `main`; never unwinds.
+/// Installs [`LazyProvider`] as the global meter provider, and the
+/// context observer that exemplars read the active span from
+/// (`span.rs`). Runs before `main`; never unwinds.
 #[cfg(provider_before_main)]
 extern "C" fn install_global_provider() {
     let _ = std::panic::catch_unwind(|| {
         opentelemetry::global::set_meter_provider(LazyProvider);
     });
+    crate::span::install();
 }
 
 #[cfg(all(provider_before_main, not(target_vendor = "apple")))]

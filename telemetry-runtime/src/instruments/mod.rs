@@ -20,6 +20,7 @@ use crate::diag;
 use crate::labels::LabelSet;
 use crate::meta::Metadata;
 use crate::registry::Instrument;
+use crate::storage::exemplars;
 use crate::storage::table::{Series, Table};
 use opentelemetry::KeyValue;
 use std::marker::PhantomData;
@@ -114,7 +115,9 @@ impl Counter {
     /// Adds `value` to the series of `attributes` (in any order).
     #[inline]
     pub fn add(&self, value: u64, attributes: &[KeyValue]) {
-        self.series(attributes).cells.add(0, value);
+        let series = self.series(attributes);
+        series.cells.add(0, value);
+        exemplars::sum(series, value);
     }
 
     /// A handle to the series of `attributes`: its `add` takes no lock, does
@@ -137,6 +140,7 @@ impl BoundCounter {
     #[inline(always)]
     pub fn add(&self, value: u64) {
         self.series.cells.add(0, value);
+        exemplars::sum(self.series, value);
     }
 }
 
@@ -164,7 +168,9 @@ impl UpDownCounter {
     /// Adds `value` (negative to subtract).
     #[inline]
     pub fn add(&self, value: i64, attributes: &[KeyValue]) {
-        self.series(attributes).cells.add(0, value as u64);
+        let series = self.series(attributes);
+        series.cells.add(0, value as u64);
+        exemplars::sum(series, value as u64);
     }
 
     /// A handle to the series of `attributes`.
@@ -186,6 +192,7 @@ impl BoundUpDownCounter {
     #[inline(always)]
     pub fn add(&self, value: i64) {
         self.series.cells.add(0, value as u64);
+        exemplars::sum(self.series, value as u64);
     }
 }
 
@@ -303,7 +310,8 @@ pub(crate) fn record_histogram(series: &Series, table: &Table, value: f64) {
         return nan_dropped(&table.meta);
     }
     if table.exponential {
-        return crate::storage::exponential::record(series, value);
+        crate::storage::exponential::record(series, value);
+        return exemplars::histogram(series, 1, 0, value);
     }
     let bounds = table.meta.buckets;
     // Bucket i holds (bounds[i-1], bounds[i]]: upper bounds are inclusive.
@@ -318,6 +326,7 @@ pub(crate) fn record_histogram(series: &Series, table: &Table, value: f64) {
         if let Some(bucket) = counts.get(i) {
             stripe.add(bucket, 1);
             stripe.add_f64(sum, value);
+            exemplars::histogram(series, counts.len(), i, value);
         }
     }
 }
@@ -337,7 +346,9 @@ impl<L: LabelSet> Counter<L> {
     /// is an array index and one atomic add: no hashing, no lock.
     #[inline]
     pub fn add(&self, value: u64, labels: L) {
-        self.typed_series(&labels).cells.add(0, value);
+        let series = self.typed_series(&labels);
+        series.cells.add(0, value);
+        exemplars::sum(series, value);
     }
 
     /// A handle to the series of `labels`.
@@ -352,7 +363,9 @@ impl<L: LabelSet> UpDownCounter<L> {
     /// Adds `value` (negative to subtract) to the series of `labels`.
     #[inline]
     pub fn add(&self, value: i64, labels: L) {
-        self.typed_series(&labels).cells.add(0, value as u64);
+        let series = self.typed_series(&labels);
+        series.cells.add(0, value as u64);
+        exemplars::sum(series, value as u64);
     }
 
     /// A handle to the series of `labels`.

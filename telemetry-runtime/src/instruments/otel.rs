@@ -17,7 +17,9 @@ pub(crate) struct CounterSink(pub(crate) &'static Table);
 
 impl SyncInstrument<u64> for CounterSink {
     fn measure(&self, value: u64, attributes: &[KeyValue]) {
-        self.0.series(attributes).cells.add(0, value);
+        let series = self.0.series(attributes);
+        series.cells.add(0, value);
+        crate::storage::exemplars::sum(series, value);
     }
 }
 
@@ -26,7 +28,9 @@ pub(crate) struct UpDownCounterSink(pub(crate) &'static Table);
 
 impl SyncInstrument<i64> for UpDownCounterSink {
     fn measure(&self, value: i64, attributes: &[KeyValue]) {
-        self.0.series(attributes).cells.add(0, value as u64);
+        let series = self.0.series(attributes);
+        series.cells.add(0, value as u64);
+        crate::storage::exemplars::sum(series, value as u64);
     }
 }
 

@@ -12,6 +12,7 @@ use crate::meta::Metadata;
 use crate::metered::{add_duration as add, TickBuckets};
 use crate::registry::Instrument;
 use crate::storage::cells::stripe_count;
+use crate::storage::exemplars;
 use crate::storage::exponential;
 use crate::storage::table::{Series, Table};
 use opentelemetry::KeyValue;
@@ -188,11 +189,13 @@ impl Timer {
         let ticks = (nanos as f64 * b.ticks_per_nano).round() as u64;
         let (block, stripe) = series.cells.local_block();
         if table.exponential {
-            return add_exponential(block, stripe, value, ticks);
+            add_exponential(block, stripe, value, ticks);
+            return exemplars::histogram(series, 1, 0, value);
         }
         let bounds = self.inner.metadata().buckets;
         let bucket = bounds.partition_point(|x| *x < value);
         add(block, stripe, bucket, b.ticks.sum_word(), ticks);
+        exemplars::histogram(series, bounds.len() + 1, bucket, value);
     }
 }
 
@@ -250,7 +253,8 @@ impl Drop for TimerGuard<'_> {
         if self.table.exponential {
             let ticks = b.clock.raw().saturating_sub(self.start);
             let value = (b.clock.nanos(ticks) / self.timer.unit.nanos()) as f64;
-            return add_exponential(block, stripe, value, ticks);
+            add_exponential(block, stripe, value, ticks);
+            return exemplars::histogram(self.series, 1, 0, value);
         }
         // A stripe's index is below `stripe_count()`, the number of
         // guesses; a stripe beyond them would search every time.
@@ -262,6 +266,21 @@ impl Drop for TimerGuard<'_> {
             }
         };
         add(block, stripe, bucket, b.ticks.sum_word(), ticks);
+        if crate::span::may_offer() {
+            self.exemplar(bucket, ticks);
+        }
+    }
+}
+
+impl TimerGuard<'_> {
+    /// Offers the timed duration of `ticks` in `bucket` as an exemplar.
+    #[cold]
+    #[inline(never)]
+    fn exemplar(&self, bucket: usize, ticks: u64) {
+        let b = self.timer.buckets();
+        let value = (b.clock.nanos(ticks) / self.timer.unit.nanos()) as f64;
+        let slots = self.table.meta.buckets.len() + 1;
+        exemplars::offer(self.series, slots, bucket, value.to_bits());
     }
 }
 

@@ -4,6 +4,7 @@
 pub(crate) mod attrs;
 pub(crate) mod buckets;
 pub(crate) mod cells;
+pub(crate) mod exemplars;
 pub(crate) mod exp_table;
 pub(crate) mod exponential;
 pub(crate) mod normalise;

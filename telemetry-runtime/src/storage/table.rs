@@ -42,6 +42,8 @@ pub(crate) struct Series {
     /// per record.
     pub(crate) start_ns: u64,
     pub(crate) cells: Striped,
+    /// Measurements made inside sampled spans, for export as exemplars.
+    pub(crate) exemplars: super::exemplars::Exemplars,
 }
 
 impl Series {
@@ -69,6 +71,7 @@ impl Series {
             hash,
             start_ns: crate::clock::now_ns(),
             cells: Striped::new(words, stripes),
+            exemplars: Default::default(),
         }
     }
 
@@ -99,6 +102,7 @@ impl Series {
     pub(crate) fn heap_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.cells.heap_bytes()
+            + self.exemplars.heap_bytes()
             + self.attrs.len() * std::mem::size_of::<KeyValue>()
             + self.probes.len() * std::mem::size_of::<Probe>()
             + self.raw.as_ref().map_or(0, |r| {
