@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export HYPERACTOR_OTEL_BACKEND=none
-cargo bench -p benches --bench hot_path --bench export --bench monarch --bench exponential
+cargo bench -p benches --bench hot_path --bench export --bench monarch --bench exponential --bench exemplars
 cargo run --release -q -p benches --bin report | tee target/bench-report.md

@@ -46,6 +46,24 @@ pub enum HistogramAggregation {
 
 /// Which records offer an exemplar (`OTEL_METRICS_EXEMPLAR_FILTER`), as the
 /// OpenTelemetry SDK specification names them.
+///
+/// Under the default, a record made while a sampled span's context is
+/// attached (by `Context::attach`, or by entering a `tracing` span with
+/// `tracing-opentelemetry`) gives its point an exemplar with the span's ids:
+///
+/// ```
+/// use telemetry_runtime::opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+/// use telemetry_runtime::opentelemetry::Context;
+/// use telemetry_runtime::{declare_static_histogram, ExemplarFilter};
+///
+/// declare_static_histogram!(LATENCY, "doc.exemplar.latency", unit = "s");
+/// let span = SpanContext::new(TraceId::from_bytes([1; 16]), SpanId::from_bytes([2; 8]),
+///     TraceFlags::SAMPLED, true, TraceState::default());
+/// let _attached = Context::current().with_remote_span_context(span).attach();
+/// // Exported with an exemplar: 0.25, now, trace 0101.., span 0202..
+/// LATENCY.record(0.25, &[]);
+/// assert_eq!(ExemplarFilter::default().as_str(), "trace_based");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ExemplarFilter {
     /// Records made inside a sampled span (the default): the exemplar

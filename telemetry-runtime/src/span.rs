@@ -20,6 +20,7 @@ use opentelemetry::context::{ContextObserver, GlobalContextObserver};
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::Context;
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 
 /// A sampled span's ids, as OpenTelemetry writes them (big-endian bytes).
@@ -57,20 +58,52 @@ pub(crate) fn offered() -> Option<Option<SpanIds>> {
     let mut state = STATE.with(Cell::get);
     let ids = IDS.with(Cell::get);
     if state == UNKNOWN {
-        state = state_for(ids);
+        state = state_for(filter(), ids);
         STATE.with(|s| s.set(state));
     }
     (state == OFFER).then_some(ids)
 }
 
-/// The state of a thread whose active sampled span is `ids`.
-fn state_for(ids: Option<SpanIds>) -> u8 {
-    let cfg = config::current();
-    if !cfg.export_enabled {
-        return SKIP;
+/// The filter in effect, as `Filter as u8`; 0 until first read. Read
+/// from the configuration by the first record that asks, never by the
+/// observer: a context attached before the program set its `OTEL_*`
+/// variables must not fix the configuration.
+static FILTER: AtomicU8 = AtomicU8::new(0);
+
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Filter {
+    TraceBased = 1,
+    AlwaysOn = 2,
+    /// `always_off`, or nothing is exported.
+    Off = 3,
+}
+
+/// The filter in effect, read from the configuration once.
+fn filter() -> u8 {
+    match FILTER.load(Relaxed) {
+        0 => {
+            let cfg = config::current();
+            let f = match cfg.exemplar_filter {
+                _ if !cfg.export_enabled => Filter::Off,
+                ExemplarFilter::TraceBased => Filter::TraceBased,
+                ExemplarFilter::AlwaysOn => Filter::AlwaysOn,
+                ExemplarFilter::AlwaysOff => Filter::Off,
+            } as u8;
+            FILTER.store(f, Relaxed);
+            f
+        }
+        f => f,
     }
-    match (cfg.exemplar_filter, ids) {
-        (ExemplarFilter::AlwaysOn, _) | (ExemplarFilter::TraceBased, Some(_)) => OFFER,
+}
+
+/// The state of a thread whose active sampled span is `ids`, under
+/// `filter` (0: not read yet, so the thread's first record decides).
+fn state_for(filter: u8, ids: Option<SpanIds>) -> u8 {
+    match filter {
+        0 => UNKNOWN,
+        f if f == Filter::AlwaysOn as u8 => OFFER,
+        f if f == Filter::TraceBased as u8 && ids.is_some() => OFFER,
         _ => SKIP,
     }
 }
@@ -89,7 +122,7 @@ fn sampled_span(cx: &Context) -> Option<SpanIds> {
 fn entered(cx: &Context) {
     let ids = sampled_span(cx);
     IDS.with(|c| c.set(ids));
-    STATE.with(|c| c.set(state_for(ids)));
+    STATE.with(|c| c.set(state_for(FILTER.load(Relaxed), ids)));
 }
 
 /// Keeps the thread-locals in step with the thread's current context.

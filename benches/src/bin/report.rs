@@ -270,6 +270,15 @@ const MONARCH: &[(&str, &[&str])] = &[
     ("monarch_timer", &["ours", "hyperactor_sdk", "clock_ours"]),
 ];
 
+/// Exemplars (`benches/exemplars.rs`): each case outside any span and
+/// inside a sampled span.
+const EXEMPLARS: &[&str] = &[
+    "exemplar_counter_bind",
+    "exemplar_counter_kv_pairs",
+    "exemplar_histogram_bind",
+    "exemplar_metered_empty_fn",
+];
+
 const NA: &[(&str, &str, &str)] = &[
     (
         "counter_per_call",
@@ -546,6 +555,18 @@ fn main() {
             2.0 * clock + 10.0,
             t("monarch_timer", &format!("hyperactor_sdk/{mode}")),
             verdict(timer <= 2.0 * clock + 10.0)
+        );
+    }
+
+    // Exemplars: what a record inside a sampled span costs more.
+    println!("\n| exemplars (export enabled) | no span, 1t | sampled span, 1t | no span, 2t diff | sampled span, 2t diff |\n|---|---|---|---|---|");
+    for g in EXEMPLARS {
+        println!(
+            "| {g} | {} | {} | {} | {} |",
+            cell(get(g, "no_span/1t")),
+            cell(get(g, "sampled_span/1t")),
+            cell(get(g, "no_span/2t-diff")),
+            cell(get(g, "sampled_span/2t-diff")),
         );
     }
 
