@@ -2,6 +2,7 @@
 //! raw tick counter (the TSC where it is invariant) that `#[metered]`
 //! functions and timers read twice per call.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,6 +11,35 @@ pub(crate) fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The wall clock's lead over [`Clock::nanos`] of the raw clock, in
+/// nanoseconds, taken by [`anchor_wall_clock`]; 0 until then.
+static WALL_OFFSET: AtomicU64 = AtomicU64::new(0);
+
+/// Nanoseconds since the Unix epoch, read from the TSC where the process
+/// clock is the TSC (a few nanoseconds, against a `clock_gettime`), plus
+/// the offset to the wall clock taken at the last export, so that the two
+/// drift apart by at most what one export interval accumulates. For
+/// exemplars' timestamps. [`now_ns`] elsewhere, and before the first
+/// anchor.
+pub(crate) fn wall_ns_fast() -> u64 {
+    let offset = WALL_OFFSET.load(Relaxed);
+    match CLOCK.get() {
+        Some(c) if c.tsc && offset != 0 => c.nanos(c.raw()).wrapping_add(offset),
+        _ => now_ns(),
+    }
+}
+
+/// Takes the offset [`wall_ns_fast`] adds to the TSC again: once per
+/// export, from the export thread.
+pub(crate) fn anchor_wall_clock() {
+    let c = clock();
+    if c.tsc {
+        let raw = c.nanos(c.raw());
+        let wall = now_ns();
+        WALL_OFFSET.store(wall.wrapping_sub(raw).max(1), Relaxed);
+    }
 }
 
 /// The process's clock: the TSC where `quanta` found it invariant and

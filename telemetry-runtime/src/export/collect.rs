@@ -54,6 +54,8 @@ impl Collector {
     /// messages for readers of them).
     pub(crate) fn collect(&mut self, cfg: &Config, catalog: &Catalog) -> OurScope {
         let now = now_ns();
+        // Exemplars read the wall clock from the TSC, offset from here.
+        crate::clock::anchor_wall_clock();
         self.pending.clear();
         self.pending_time = now;
         let mut by_name: BTreeMap<&'static str, Vec<&'static registry::Instrument>> =

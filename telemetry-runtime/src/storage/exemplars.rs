@@ -206,7 +206,7 @@ pub(crate) fn offer(series: &Series, slots: usize, i: usize, value: u64) {
     series
         .exemplars
         .get_or_alloc(slots)
-        .put(i, value, crate::clock::now_ns(), span);
+        .put(i, value, crate::clock::wall_ns_fast(), span);
 }
 
 /// Offers a sum's measurement (`value`'s bits) as the series' exemplar:
